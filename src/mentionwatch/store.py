@@ -1,0 +1,336 @@
+"""The SQLite store: the only place that opens and migrates the database, and the
+reads and writes every command shares. Each source's mentions and its new state
+are written in one transaction, so a cursor never moves past unsaved mentions."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import sqlite_utils
+
+from .errors import ConfigError, StoreError
+from .migrations import MIGRATIONS
+from .models import Match, RawItem, Sentiment, SourceReport, SourceState
+from .timeutil import to_iso
+from .urls import canonical_url
+
+MAX_TEXT_CHARS = 100_000  # what we keep of a post: enough to re-match, bounded on disk
+BUSY_TIMEOUT_MS = 30_000  # how long a second writer (cron overlap) waits for the lock
+
+
+def open_db(path: str | Path, *, create: bool = True) -> sqlite_utils.Database:
+    """Open (and create or migrate) the database. Refuses a newer schema untouched."""
+    p = Path(path)
+    if str(p) != ":memory:":
+        if not create and not p.exists():
+            raise StoreError(f"{p}: no database here yet (run `mentionwatch scan` first)")
+        try:
+            p.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreError(f"{p}: cannot create the database folder: {exc}") from None
+    try:
+        # isolation_level=None: we issue BEGIN/COMMIT ourselves, so nothing commits early.
+        conn = sqlite3.connect(str(p), isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000)
+        db = sqlite_utils.Database(conn)
+        db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        db.execute("PRAGMA foreign_keys = ON")
+        if str(p) != ":memory:":
+            db.execute("PRAGMA journal_mode = WAL")
+        _migrate(db, p)
+    except sqlite3.DatabaseError as exc:
+        raise StoreError(f"{p}: cannot open the database: {exc}") from None
+    return db
+
+
+def _migrate(db: sqlite_utils.Database, path: Path) -> None:
+    with transaction(db):
+        db.execute("CREATE TABLE IF NOT EXISTS _migrations (name TEXT PRIMARY KEY, applied TEXT)")
+        done = {row[0] for row in db.execute("SELECT name FROM _migrations").fetchall()}
+        known = [name for name, _ in MIGRATIONS]
+        unknown = done - set(known)
+        if unknown:
+            raise StoreError(
+                f"{path}: this database was written by a newer mentionwatch "
+                f"(unknown migrations: {', '.join(sorted(unknown))}); upgrade mentionwatch"
+            )
+        for name, apply in MIGRATIONS:
+            if name not in done:
+                apply(db)
+                db.execute(
+                    "INSERT INTO _migrations (name, applied) VALUES (?, datetime('now'))", [name]
+                )
+
+
+@contextmanager
+def transaction(db: sqlite_utils.Database) -> Iterator[None]:
+    """BEGIN IMMEDIATE ... COMMIT, or ROLLBACK on any error."""
+    try:
+        db.execute("BEGIN IMMEDIATE")
+    except sqlite3.OperationalError as exc:
+        raise StoreError(f"database is busy or read-only: {exc}") from None
+    try:
+        yield
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
+    try:
+        db.execute("COMMIT")
+    except sqlite3.OperationalError as exc:
+        db.execute("ROLLBACK")
+        raise StoreError(f"cannot write the database: {exc}") from None
+
+
+def _hash(*parts: str) -> str:
+    return hashlib.sha1("\x00".join(parts).encode("utf-8"), usedforsecurity=False).hexdigest()[:16]
+
+
+def post_key(source: str, item: RawItem) -> str:
+    """One key per post: its canonical URL when it has one, else source + external id."""
+    if item.url:
+        return _hash("url", canonical_url(item.url))
+    return _hash("id", source, item.external_id)
+
+
+def mention_key(post_id: str, brand: str) -> str:
+    return _hash(post_id, brand.casefold())
+
+
+# ------------------------------------------------------------------ source state
+
+
+def load_states(db: sqlite_utils.Database) -> dict[str, SourceState]:
+    rows = db.execute("SELECT name, etag, last_modified, cursor FROM sources").fetchall()
+    return {r[0]: SourceState(etag=r[1], last_modified=r[2], cursor=r[3]) for r in rows}
+
+
+@dataclass(frozen=True, slots=True)
+class NewMention:
+    item: RawItem
+    match: Match
+    sentiment: Sentiment
+
+
+def existing_mentions(db: sqlite_utils.Database, ids: Sequence[str]) -> set[str]:
+    found: set[str] = set()
+    for i in range(0, len(ids), 500):  # stay under SQLite's bound-parameter limit
+        chunk = list(ids[i : i + 500])
+        marks = ",".join("?" * len(chunk))
+        found.update(
+            r[0]
+            for r in db.execute(f"SELECT id FROM mentions WHERE id IN ({marks})", chunk)  # noqa: S608
+        )
+    return found
+
+
+def save_source_run(
+    db: sqlite_utils.Database,
+    *,
+    source: str,
+    source_type: str,
+    mentions: Sequence[NewMention],
+    state: SourceState | None,
+    report: SourceReport,
+    fetched: datetime,
+) -> list[str]:
+    """Store one source's new mentions and its state together. Returns new mention ids."""
+    now = to_iso(fetched)
+    new_ids: list[str] = []
+    with transaction(db):
+        for nm in mentions:
+            item = nm.item
+            pid = post_key(source, item)
+            db.execute(
+                """INSERT OR IGNORE INTO posts (id, url, canonical_url, external_id, source,
+                   source_type, title, text, author, published, fetched, lang, counters, reach)
+                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                [
+                    pid,
+                    item.url,
+                    canonical_url(item.url) if item.url else None,
+                    item.external_id,
+                    source,
+                    source_type,
+                    item.title[:MAX_TEXT_CHARS],
+                    item.text[:MAX_TEXT_CHARS],
+                    item.author,
+                    to_iso(item.published),
+                    now,
+                    item.lang,
+                    json.dumps(dict(item.counters)) if item.counters else None,
+                    item.reach,
+                ],
+            )
+            mid = mention_key(pid, nm.match.brand)
+            cur = db.execute(
+                """INSERT OR IGNORE INTO mentions (id, post_id, brand, matched, spans, sentiment,
+                   sentiment_label, sentiment_engine, status, created)
+                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'new', ?)""",
+                [
+                    mid,
+                    pid,
+                    nm.match.brand,
+                    json.dumps(list(nm.match.terms), ensure_ascii=False),
+                    json.dumps([[s.start, s.end, s.term] for s in nm.match.spans]),
+                    nm.sentiment.score,
+                    nm.sentiment.label,
+                    nm.sentiment.engine,
+                    now,
+                ],
+            )
+            if cur.rowcount:
+                new_ids.append(mid)
+        _save_state(db, source, source_type, state, report, now, len(new_ids))
+    return new_ids
+
+
+def _save_state(
+    db: sqlite_utils.Database,
+    name: str,
+    source_type: str,
+    state: SourceState | None,
+    report: SourceReport,
+    now: str | None,
+    new_mentions: int,
+) -> None:
+    db.execute("INSERT OR IGNORE INTO sources (name, type) VALUES (?, ?)", [name, source_type])
+    fields: dict[str, Any] = {
+        "type": source_type,
+        "last_run": now,
+        "last_status": report.status,
+        "last_items": report.items,
+        "last_mentions": new_mentions,
+        "last_seconds": round(report.seconds, 3),
+    }
+    if state is not None:  # an error keeps the old ETag/cursor: nothing was stored
+        fields.update(etag=state.etag, last_modified=state.last_modified, cursor=state.cursor)
+    if report.status == "error":
+        fields.update(last_error=report.error, last_error_at=now)
+    else:
+        fields.update(last_success=now)
+    assignments = ", ".join(f"{k} = ?" for k in fields)
+    db.execute(f"UPDATE sources SET {assignments} WHERE name = ?", [*fields.values(), name])  # noqa: S608
+
+
+def record_run(
+    db: sqlite_utils.Database,
+    started: datetime,
+    finished: datetime,
+    sources: int,
+    failed: int,
+    new_mentions: int,
+) -> None:
+    with transaction(db):
+        db.execute(
+            "INSERT INTO runs (started, finished, sources, failed, new_mentions)"
+            " VALUES (?, ?, ?, ?, ?)",
+            [to_iso(started), to_iso(finished), sources, failed, new_mentions],
+        )
+
+
+def source_health(db: sqlite_utils.Database) -> dict[str, dict[str, Any]]:
+    return {row["name"]: row for row in db.query("SELECT * FROM sources")}
+
+
+# ------------------------------------------------------------------ reading mentions
+
+_SELECT = """
+SELECT m.id, m.brand, p.source, p.source_type, p.url, p.title, p.text, p.author,
+       p.published, p.fetched, m.sentiment, m.sentiment_label, p.lang, m.matched,
+       m.status, p.reach, m.spans, m.sentiment_engine, p.counters
+FROM mentions m JOIN posts p ON p.id = m.post_id
+"""
+RECORD_FIELDS = (
+    "id", "brand", "source", "source_type", "url", "title", "text", "author", "published",
+    "fetched", "sentiment", "sentiment_label", "lang", "matched", "status", "reach",
+)  # fmt: skip
+
+
+def _record(row: dict[str, Any], *, extra: bool = False) -> dict[str, Any]:
+    rec = {k: row[k] for k in RECORD_FIELDS}
+    rec["matched"] = json.loads(row["matched"])
+    if extra:
+        rec["spans"] = [{"start": s, "end": e, "term": t} for s, e, t in json.loads(row["spans"])]
+        rec["sentiment_engine"] = row["sentiment_engine"]
+        rec["counters"] = json.loads(row["counters"]) if row["counters"] else {}
+    return rec
+
+
+@dataclass(frozen=True, slots=True)
+class MentionFilter:
+    brand: str | None = None
+    source: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    sentiment: str | None = None
+    status: str | None = None
+    search: str | None = None
+    ids: tuple[str, ...] | None = None
+    limit: int | None = None
+
+
+def query_mentions(db: sqlite_utils.Database, f: MentionFilter) -> list[dict[str, Any]]:
+    """Mention records, newest first (by published time, else fetch time)."""
+    where: list[str] = []
+    params: list[Any] = []
+    if f.brand:
+        where.append("m.brand = ? COLLATE NOCASE")
+        params.append(f.brand)
+    if f.source:
+        where.append("p.source = ?")
+        params.append(f.source)
+    if f.since:
+        where.append("COALESCE(p.published, p.fetched) >= ?")
+        params.append(to_iso(f.since))
+    if f.until:
+        where.append("COALESCE(p.published, p.fetched) < ?")
+        params.append(to_iso(f.until))
+    if f.sentiment:
+        where.append("m.sentiment_label = ?")
+        params.append(f.sentiment)
+    if f.status:
+        where.append("m.status = ?")
+        params.append(f.status)
+    if f.search:
+        where.append("p.rowid IN (SELECT rowid FROM posts_fts WHERE posts_fts MATCH ?)")
+        params.append(f.search)
+    if f.ids is not None:
+        where.append(f"m.id IN ({','.join('?' * len(f.ids))})")
+        params.extend(f.ids)
+    sql = _SELECT
+    if where:
+        sql += " WHERE " + " AND ".join(where)
+    sql += " ORDER BY COALESCE(p.published, p.fetched) DESC, m.id"
+    if f.limit is not None:
+        sql += " LIMIT ?"
+        params.append(f.limit)
+    try:
+        rows = list(db.query(sql, params))
+    except sqlite3.OperationalError as exc:
+        if f.search and ("fts5" in str(exc) or "syntax" in str(exc)):
+            raise ConfigError(f"--search: invalid full-text query {f.search!r}: {exc}") from None
+        raise StoreError(f"cannot read mentions: {exc}") from None
+    if f.ids is not None:  # keep the order the caller asked for
+        order = {mid: i for i, mid in enumerate(f.ids)}
+        rows.sort(key=lambda r: order.get(r["id"], 0))
+    return [_record(r) for r in rows]
+
+
+def get_mention(db: sqlite_utils.Database, ident: str) -> dict[str, Any]:
+    """One mention by id or unambiguous id prefix (like git), with spans and counters."""
+    ident = ident.strip().lower()
+    if not ident or not all(c in "0123456789abcdef" for c in ident):
+        raise ConfigError(f"no mention with id {ident!r} (ids are hexadecimal)")
+    rows = list(db.query(_SELECT + " WHERE m.id LIKE ? LIMIT 3", [ident + "%"]))
+    if not rows:
+        raise ConfigError(f"no mention with id {ident!r}")
+    if len(rows) > 1 and rows[0]["id"] != ident:
+        raise ConfigError(f"id prefix {ident!r} is ambiguous: give more characters")
+    return _record(rows[0], extra=True)
