@@ -1,0 +1,177 @@
+"""One scan: fetch every source concurrently, match brands, score, store per source."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import difflib
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import httpx
+import sqlite_utils
+
+from . import sources as adapters
+from . import store
+from .config import Config, SourceConfig
+from .errors import ConfigError, SourceError
+from .http import make_client
+from .matcher import Matcher, compile_brands
+from .models import FetchResult, Match, RawItem, RunReport, SourceReport, SourceState
+from .sentiment import analyze
+from .timeutil import utcnow
+
+ProgressCallback = Callable[[SourceReport], None]
+
+
+@dataclass(frozen=True, slots=True)
+class _Outcome:
+    config: SourceConfig
+    result: FetchResult | None
+    error: str | None
+    seconds: float
+
+
+def select_sources(config: Config, names: Sequence[str] = ()) -> tuple[SourceConfig, ...]:
+    """The configured sources, or only those named (an unknown name is a usage error)."""
+    if not names:
+        return config.sources
+    by_name = {s.name: s for s in config.sources}
+    chosen = []
+    for name in names:
+        if name not in by_name:
+            close = difflib.get_close_matches(name, list(by_name), n=1)
+            hint = f" (did you mean '{close[0]}'?)" if close else ""
+            raise ConfigError(f"--source: no source named {name!r}{hint}")
+        chosen.append(by_name[name])
+    return tuple(chosen)
+
+
+async def _fetch_one(
+    client: httpx.AsyncClient,
+    src: SourceConfig,
+    config: Config,
+    state: SourceState,
+    gate: asyncio.Semaphore,
+) -> _Outcome:
+    async with gate:
+        started = time.perf_counter()
+        try:
+            adapter = adapters.build(src, config.settings)
+            result = await adapter.fetch(client, state)
+        except SourceError as exc:
+            return _Outcome(src, None, str(exc), time.perf_counter() - started)
+        except Exception as exc:  # one broken adapter must never sink the run
+            message = f"internal error in the {src.type} adapter: {type(exc).__name__}: {exc}"
+            return _Outcome(src, None, message, time.perf_counter() - started)
+        return _Outcome(src, result, None, time.perf_counter() - started)
+
+
+def _store_outcome(
+    db: sqlite_utils.Database, outcome: _Outcome, matcher: Matcher, engine: str
+) -> tuple[SourceReport, list[str]]:
+    src = outcome.config
+    fetched = utcnow()
+    if outcome.result is None:
+        report = SourceReport(
+            src.name, src.type, "error", seconds=outcome.seconds, error=outcome.error
+        )
+        store.save_source_run(
+            db,
+            source=src.name,
+            source_type=src.type,
+            mentions=(),
+            state=None,
+            report=report,
+            fetched=fetched,
+        )
+        return report, []
+    result = outcome.result
+    found: list[store.NewMention] = []
+    candidates: list[tuple[RawItem, Match, list[Match], str]] = []
+    for item in result.items:
+        matches = matcher.match(item.title, item.text)
+        if matches:
+            pid = store.post_key(src.name, item)
+            candidates.extend((item, m, matches, store.mention_key(pid, m.brand)) for m in matches)
+    known = store.existing_mentions(db, [c[3] for c in candidates])
+    for item, match, matches, mid in candidates:
+        if mid in known:
+            continue  # already stored: don't pay for sentiment again
+        others = [s for m in matches if m is not match for s in m.spans]
+        combined = f"{item.title}\n{item.text}"
+        sentiment = analyze(
+            combined, engine=engine, spans=match.spans, others=others, lang=item.lang
+        )
+        found.append(store.NewMention(item, match, sentiment))
+    report = SourceReport(
+        src.name,
+        src.type,
+        "not-modified" if result.not_modified else "ok",
+        items=len(result.items),
+        seconds=outcome.seconds,
+        warnings=result.warnings,
+    )
+    new_ids = store.save_source_run(
+        db,
+        source=src.name,
+        source_type=src.type,
+        mentions=found,
+        state=result.state,
+        report=report,
+        fetched=fetched,
+    )
+    # A post seen by two sources is stored once; count only what was really new.
+    return dataclasses.replace(report, new_mentions=len(new_ids)), new_ids
+
+
+async def scan_async(
+    config: Config,
+    db: sqlite_utils.Database,
+    *,
+    only: Sequence[str] = (),
+    progress: ProgressCallback | None = None,
+) -> RunReport:
+    chosen = select_sources(config, only)
+    matcher = compile_brands(config.brands)
+    states = store.load_states(db)
+    started = utcnow()
+    reports: list[SourceReport] = []
+    new_ids: list[str] = []
+    gate = asyncio.Semaphore(config.settings.concurrency)
+    async with make_client(config.settings) as client:
+        tasks = [
+            asyncio.create_task(
+                _fetch_one(client, src, config, states.get(src.name, SourceState()), gate)
+            )
+            for src in chosen
+        ]
+        for next_done in asyncio.as_completed(tasks):
+            outcome = await next_done
+            # Stored as each source finishes: a crash later loses nothing stored here.
+            report, ids = _store_outcome(db, outcome, matcher, config.settings.sentiment)
+            reports.append(report)
+            new_ids.extend(ids)
+            if progress is not None:
+                progress(report)
+    finished = utcnow()
+    order = {s.name: i for i, s in enumerate(chosen)}
+    reports.sort(key=lambda r: order[r.name])
+    store.record_run(
+        db, started, finished, len(reports), sum(r.status == "error" for r in reports), len(new_ids)
+    )
+    return RunReport(
+        started=started, finished=finished, sources=tuple(reports), new_mention_ids=tuple(new_ids)
+    )
+
+
+def scan(
+    config: Config,
+    db: sqlite_utils.Database,
+    *,
+    only: Sequence[str] = (),
+    progress: ProgressCallback | None = None,
+) -> RunReport:
+    """Fetch, match, score and store; one failing source never stops the others."""
+    return asyncio.run(scan_async(config, db, only=only, progress=progress))
