@@ -1,0 +1,473 @@
+"""Thin Typer commands: parse options, call one library function, render the result.
+
+The only place that turns MentionwatchError into a message and an exit code:
+0 ok; 1 some sources failed (or delivery failed); 2 usage or configuration error.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any, NoReturn, ParamSpec, TypeVar
+
+import sqlite_utils
+import typer
+
+from . import __version__, pipeline, store
+from .config import (
+    Brand,
+    Config,
+    find_config,
+    load_config,
+    resolve_db_path,
+)
+from .errors import ConfigError, MentionwatchError
+from .models import RunReport, SourceReport, Span
+from .render import (
+    Format,
+    brand_summary,
+    console,
+    safe_text,
+    source_summary,
+    write_records,
+)
+from .sentiment import ENGINES
+from .timeutil import parse_when
+
+app = typer.Typer(
+    name="mentionwatch",
+    help="Watch what is said about your brands: scan feeds and APIs, store mentions in SQLite.",
+    no_args_is_help=True,
+    rich_markup_mode=None,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+ConfigOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--config",
+        "-c",
+        help="Config file. Default: $MENTIONWATCH_CONFIG, ./mentionwatch.yaml, "
+        "then the user config dir.",
+        show_default=False,
+    ),
+]
+DbOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--db",
+        help="SQLite database. Default: the config's `database:`, $MENTIONWATCH_DB, "
+        "then the user data dir.",
+        show_default=False,
+    ),
+]
+QuietOpt = Annotated[
+    bool, typer.Option("--quiet", "-q", help="Print nothing for people; data and errors only.")
+]
+FormatOpt = Annotated[
+    Format | None,
+    typer.Option(
+        "--format",
+        "-f",
+        help="table (people), json (one array), jsonl (one object a line) or csv.",
+        show_default=False,
+    ),
+]
+
+
+class Globals:
+    """Options given before the command (`mentionwatch -c x.yaml scan`)."""
+
+    config: Path | None = None
+    db: Path | None = None
+    quiet: bool = False
+
+
+GLOBALS = Globals()
+
+
+def _version(value: bool) -> None:
+    if value:
+        print(f"mentionwatch {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    config: ConfigOpt = None,
+    db: DbOpt = None,
+    quiet: QuietOpt = False,
+    version: Annotated[
+        bool | None,
+        typer.Option("--version", callback=_version, is_eager=True, help="Show the version."),
+    ] = None,
+) -> None:
+    GLOBALS.config, GLOBALS.db, GLOBALS.quiet = config, db, quiet
+
+
+def handle_errors(func: Callable[P, R]) -> Callable[P, R]:
+    """Our errors become one line on stderr and an exit code, never a traceback."""
+
+    @functools.wraps(func)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return func(*args, **kwargs)
+        except ConfigError as exc:
+            _fail(str(exc), 2)
+        except MentionwatchError as exc:
+            _fail(str(exc), 1)
+        except KeyboardInterrupt:
+            _fail("interrupted", 130)
+        except BrokenPipeError:
+            # `mentionwatch mentions | head`: the reader left; that is not an error.
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            raise typer.Exit(0) from None
+
+    return wrapper
+
+
+def _fail(message: str, code: int) -> NoReturn:
+    console(stderr=True).print(f"error: {safe_text(message)}", style="bold red", markup=False)
+    raise typer.Exit(code)
+
+
+def _quiet(quiet: bool) -> bool:
+    return quiet or GLOBALS.quiet
+
+
+def _config(explicit: Path | None) -> Config:
+    return load_config(find_config(explicit or GLOBALS.config))
+
+
+def _optional_config(explicit: Path | None) -> Config | None:
+    """The config when one is named or found; reading commands work without one."""
+    path = explicit or GLOBALS.config
+    try:
+        found = find_config(path)
+    except ConfigError:
+        return None
+    return load_config(found)
+
+
+@contextmanager
+def _open(config: Config | None, db: Path | None, *, create: bool = True) -> Iterator[Any]:
+    database = store.open_db(resolve_db_path(config, db or GLOBALS.db), create=create)
+    try:
+        yield database
+    finally:
+        database.close()
+
+
+def _people(quiet: bool) -> bool:
+    """Progress and summaries: only for a person at a terminal."""
+    return not _quiet(quiet) and sys.stderr.isatty()
+
+
+# ------------------------------------------------------------------ commands
+
+
+@app.command()
+@handle_errors
+def init(
+    path: Annotated[Path, typer.Argument(help="Where to write the starter config.")] = Path(
+        "mentionwatch.yaml"
+    ),
+    force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")] = False,
+) -> None:
+    """Write a commented starter config."""
+    from importlib.resources import files
+
+    if path.exists() and not force:
+        raise ConfigError(f"{path} already exists (use --force to overwrite)")
+    text = files("mentionwatch").joinpath("data/starter.yaml").read_text(encoding="utf-8")
+    try:
+        path.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"cannot write {path}: {exc}") from None
+    console(stderr=True).print(
+        f"Wrote {path}. Edit the brands and sources, then run: mentionwatch -c {path} check",
+        markup=False,
+    )
+
+
+@app.command()
+@handle_errors
+def check(config: ConfigOpt = None, db: DbOpt = None, quiet: QuietOpt = False) -> None:
+    """Validate the config; list brands, sources and what each brand matches."""
+    from .matcher import compile_brands
+
+    cfg = _config(config)
+    matcher = compile_brands(cfg.brands)
+    out = console()
+    out.print(f"config:   {cfg.path}", markup=False)
+    out.print(f"database: {resolve_db_path(cfg, db or GLOBALS.db)}", markup=False)
+    out.print(
+        f"settings: concurrency={cfg.settings.concurrency} timeout={cfg.settings.timeout:g}s "
+        f"sentiment={cfg.settings.sentiment}",
+        markup=False,
+    )
+    out.print(f"\nbrands ({len(cfg.brands)}):", markup=False)
+    for name, lines in matcher.describe().items():
+        out.print(f"  {name}", markup=False)
+        for line in lines:
+            out.print(f"    {line}", markup=False)
+    out.print(f"\nsources ({len(cfg.sources)}):", markup=False)
+    for s in cfg.sources:
+        where = s.url or s.base_url or ""
+        opts = " ".join(f"{k}={v}" for k, v in s.options)
+        out.print(f"  {s.name}  [{s.type}] {where} {opts}".rstrip(), markup=False, soft_wrap=True)
+    if not _quiet(quiet):
+        console(stderr=True).print("\nconfig OK", style="green")
+
+
+def _print_run(report: RunReport, quiet: bool) -> None:
+    err = console(stderr=True)
+    if _people(quiet):
+        err.print(source_summary(report.sources))
+        seconds = (report.finished - report.started).total_seconds()
+        err.print(
+            f"{len(report.new_mention_ids)} new mention(s) from {len(report.sources)} source(s) "
+            f"in {seconds:.1f}s",
+            markup=False,
+        )
+    # Failures are said even without a terminal: cron mails stderr to someone.
+    for r in report.failed:
+        err.print(f"error: source {safe_text(r.name)}: {safe_text(r.error)}", markup=False)
+
+
+def _run_scan(
+    cfg: Config, database: sqlite_utils.Database, only: list[str], quiet: bool
+) -> RunReport:
+    if not _people(quiet):
+        return pipeline.scan(cfg, database, only=only)
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    total = len(pipeline.select_sources(cfg, only))
+    with Progress(
+        TextColumn("scanning"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.description}"),
+        console=console(stderr=True),
+        transient=True,
+    ) as bar:
+        task = bar.add_task("", total=total)
+
+        def advance(r: SourceReport) -> None:
+            bar.update(task, advance=1, description=safe_text(r.name)[:40])
+
+        return pipeline.scan(cfg, database, only=only, progress=advance)
+
+
+@app.command()
+@handle_errors
+def scan(
+    source: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--source", "-s", help="Scan only this source (repeatable).", show_default=False
+        ),
+    ] = None,
+    fmt: FormatOpt = None,
+    config: ConfigOpt = None,
+    db: DbOpt = None,
+    quiet: QuietOpt = False,
+) -> None:
+    """Fetch every source, store new mentions once, print them."""
+    cfg = _config(config)
+    with _open(cfg, db) as database:
+        report = _run_scan(cfg, database, source or [], quiet)
+        records = store.query_mentions(database, store.MentionFilter(ids=report.new_mention_ids))
+        # --quiet silences the table for people; asked-for data is still printed.
+        if fmt is not None or not _quiet(quiet):
+            write_records(records, fmt or Format.table, title="New mentions")
+        if _people(quiet) and records:
+            console(stderr=True).print(brand_summary(records, [b.name for b in cfg.brands]))
+        _print_run(report, quiet)
+    if report.failed:
+        raise typer.Exit(1)
+
+
+@app.command()
+@handle_errors
+def mentions(
+    brand: Annotated[str | None, typer.Option(help="Only this brand.")] = None,
+    source: Annotated[str | None, typer.Option(help="Only this source name.")] = None,
+    since: Annotated[
+        str | None, typer.Option(help="Published after: 24h, 7d, 30m, 2w or an ISO date.")
+    ] = None,
+    until: Annotated[str | None, typer.Option(help="Published before (same forms).")] = None,
+    sentiment: Annotated[str | None, typer.Option(help="positive, neutral or negative.")] = None,
+    status: Annotated[str | None, typer.Option(help="new, open, responded, ignored.")] = None,
+    search: Annotated[
+        str | None, typer.Option(help='Full-text query (SQLite FTS5: words, "phrases", OR, NOT).')
+    ] = None,
+    limit: Annotated[int, typer.Option(min=1, help="At most this many, newest first.")] = 50,
+    fmt: FormatOpt = None,
+    config: ConfigOpt = None,
+    db: DbOpt = None,
+    quiet: QuietOpt = False,
+) -> None:
+    """List stored mentions, newest first, filtered."""
+    if sentiment is not None and sentiment not in ("positive", "neutral", "negative"):
+        raise ConfigError(f"--sentiment: expected positive, neutral or negative, got {sentiment!r}")
+    filt = store.MentionFilter(
+        brand=brand,
+        source=source,
+        since=parse_when(since, option="--since") if since else None,
+        until=parse_when(until, option="--until") if until else None,
+        sentiment=sentiment,
+        status=status,
+        search=search,
+        limit=limit,
+    )
+    cfg = _optional_config(config)
+    with _open(cfg, db, create=False) as database:
+        records = store.query_mentions(database, filt)
+    write_records(records, fmt or Format.table)
+
+
+@app.command()
+@handle_errors
+def show(
+    mention_id: Annotated[
+        str, typer.Argument(metavar="ID", help="Mention id (or a unique prefix).")
+    ],
+    fmt: FormatOpt = None,
+    config: ConfigOpt = None,
+    db: DbOpt = None,
+    quiet: QuietOpt = False,
+) -> None:
+    """One mention in full, with the terms that matched and where."""
+    from .explain import render_mention
+
+    cfg = _optional_config(config)
+    with _open(cfg, db, create=False) as database:
+        record = store.get_mention(database, mention_id)
+    if fmt in (Format.json, Format.jsonl):
+        print(json.dumps(record, ensure_ascii=False, indent=2 if fmt is Format.json else None))
+    elif fmt is Format.csv:
+        write_records([record], Format.csv)
+    else:
+        console().print(render_mention(record))
+
+
+@app.command("sentiment")
+@handle_errors
+def sentiment_cmd(
+    text: Annotated[
+        str | None, typer.Argument(help="Text to score; without it, each line of stdin.")
+    ] = None,
+    engine: Annotated[
+        str | None,
+        typer.Option(help="Engine: " + "; ".join(f"{k} = {v}" for k, v in ENGINES.items())),
+    ] = None,
+    target: Annotated[
+        str | None,
+        typer.Option(help="Score only the sentences about this keyword (as a brand would)."),
+    ] = None,
+) -> None:
+    """Score TEXT (or stdin lines): JSON lines {text, score, label, engine}."""
+    from .matcher import compile_brands
+    from .sentiment import analyze, get_scorer
+
+    chosen = engine or "vader"
+    if chosen not in ENGINES:
+        raise ConfigError(f"--engine: unknown engine {chosen!r}; known: {', '.join(ENGINES)}")
+    get_scorer(chosen)
+    matcher = compile_brands([Brand(name=target, keywords=(target,))]) if target else None
+    lines = [text] if text is not None else (line.rstrip("\n") for line in sys.stdin)
+    for line in lines:
+        spans: tuple[Span, ...] = ()
+        if matcher is not None:
+            found = matcher.match("", line)
+            # Spans index "title\ntext"; with an empty title, shift back by one.
+            spans = tuple(type(s)(s.start - 1, s.end - 1, s.term) for m in found for s in m.spans)
+        result = analyze(line, engine=chosen, spans=spans)
+        row: dict[str, Any] = {
+            "text": line,
+            "score": result.score,
+            "label": result.label,
+            "engine": result.engine,
+        }
+        if target is not None:
+            row["target"] = target
+            row["target_found"] = bool(spans)
+        print(json.dumps(row, ensure_ascii=False), flush=text is None)
+
+
+@app.command()
+@handle_errors
+def sources(
+    fmt: FormatOpt = None,
+    config: ConfigOpt = None,
+    db: DbOpt = None,
+    quiet: QuietOpt = False,
+) -> None:
+    """Per-source health: last success, last error, items, mentions, latency."""
+    from .health import health_rows, health_table
+
+    cfg = _config(config)
+    with _open(cfg, db) as database:
+        rows = health_rows(cfg, store.source_health(database))
+    if fmt in (None, Format.table):
+        console().print(health_table(rows))
+    elif fmt is Format.json:
+        print(json.dumps(rows, ensure_ascii=False, indent=2))
+    elif fmt is Format.jsonl:
+        for row in rows:
+            print(json.dumps(row, ensure_ascii=False))
+    else:
+        import csv
+
+        writer = csv.DictWriter(sys.stdout, fieldnames=list(rows[0]) if rows else ["name"])
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+@app.command()
+@handle_errors
+def demo(
+    fmt: FormatOpt = None,
+    db: DbOpt = None,
+    quiet: QuietOpt = False,
+) -> None:
+    """Scan the bundled sample feeds (served on 127.0.0.1, no internet) into a temporary
+    database and show what mentionwatch finds."""
+    import tempfile
+
+    from .demo import demo_config, serve_demo_feeds
+
+    with serve_demo_feeds() as base_url, tempfile.TemporaryDirectory() as tmp:
+        cfg = demo_config(base_url)
+        path = db or GLOBALS.db or Path(tmp) / "demo.db"
+        with _open(cfg, path) as database:
+            report = _run_scan(cfg, database, [], quiet)
+            records = store.query_mentions(
+                database, store.MentionFilter(ids=report.new_mention_ids)
+            )
+        write_records(records, fmt or Format.table, title="New mentions (demo)")
+        if fmt in (None, Format.table):
+            out = console()
+            out.print(brand_summary(records, [b.name for b in cfg.brands]))
+            out.print(source_summary(report.sources))
+            out.print(
+                "Try: mentionwatch init  (writes a starter config), then mentionwatch scan",
+                markup=False,
+            )
+    if report.failed:
+        raise typer.Exit(1)
+
+
+def main() -> None:
+    app()
