@@ -59,7 +59,7 @@ def test_keywords_shorthand() -> None:
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ("", "c.yaml:1: the config is empty"),
+        ("", "c.yaml: the config is empty"),
         ("brands: [\n", "c.yaml:2: invalid YAML"),
         (
             "brands:\n  - name: A\n    keywords: [a]\n    exlude: [b]\nsources: [https://x.org/]\n",
