@@ -40,7 +40,7 @@ class HttpResponse:
 
     @property
     def content_type(self) -> str:
-        return self.headers.get("content-type", "")
+        return str(self.headers.get("content-type", ""))
 
 
 def make_client(settings: Settings) -> httpx.AsyncClient:
