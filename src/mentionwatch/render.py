@@ -56,7 +56,8 @@ def safe_text(value: Any, *, one_line: bool = True) -> str:
 def console(stderr: bool = False) -> Console:
     """A console that colours only a real terminal (and obeys NO_COLOR)."""
     stream = sys.stderr if stderr else sys.stdout
-    return Console(file=stream, highlight=False, soft_wrap=False, emoji=False)
+    # soft_wrap: messages keep their own lines (no hard breaks at 80 columns in logs).
+    return Console(file=stream, highlight=False, soft_wrap=True, emoji=False)
 
 
 def _short(value: Any, width: int) -> str:
@@ -102,7 +103,8 @@ def write_records(
     out = out or sys.stdout
     if fmt is Format.table:
         if not records:
-            console(stderr=True).print("No mentions.", style="dim")
+            if out.isatty():
+                console(stderr=True).print("No mentions.", style="dim")
             return
         Console(file=out, highlight=False, emoji=False).print(mentions_table(records, title))
     elif fmt is Format.json:
