@@ -45,6 +45,7 @@ class SourceConfig:
 @dataclass(frozen=True, slots=True)
 class Settings:
     concurrency: int = 16
+    concurrency_per_host: int = 4  # politeness: at most this many requests to one server at once
     timeout: float = 20.0
     user_agent: str | None = None
     sentiment: str = "vader"
@@ -88,6 +89,7 @@ SOURCE_TYPES: dict[str, tuple[str, ...]] = {}
 TOP_KEYS = ("database", "settings", "brands", "keywords", "email", "sources")
 SETTINGS_KEYS = (
     "concurrency",
+    "concurrency_per_host",
     "timeout",
     "user_agent",
     "sentiment",
@@ -448,6 +450,9 @@ def _settings(r: _Reader, raw: Any) -> Settings:
         _expect(r, ua, str, (*at, "user_agent"), "a string")
     return Settings(
         concurrency=int(_number(r, raw, "concurrency", at, 16, low=1, high=256, integer=True)),
+        concurrency_per_host=int(
+            _number(r, raw, "concurrency_per_host", at, 4, low=1, high=256, integer=True)
+        ),
         timeout=float(_number(r, raw, "timeout", at, 20.0, low=0.1, high=3600, integer=False)),
         user_agent=ua,
         sentiment=engine,

@@ -8,6 +8,7 @@ import difflib
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 import httpx
 import sqlite_utils
@@ -48,14 +49,21 @@ def select_sources(config: Config, names: Sequence[str] = ()) -> tuple[SourceCon
     return tuple(chosen)
 
 
+def _host(src: SourceConfig) -> str:
+    return urlsplit(src.url or src.base_url or "").hostname or src.type
+
+
 async def _fetch_one(
     client: httpx.AsyncClient,
     src: SourceConfig,
     config: Config,
     state: SourceState,
     gate: asyncio.Semaphore,
+    host_gate: asyncio.Semaphore,
 ) -> _Outcome:
-    async with gate:
+    # Per host first: many feeds on one server wait their turn without holding
+    # one of the global slots that other hosts could use.
+    async with host_gate, gate:
         started = time.perf_counter()
         try:
             adapter = adapters.build(src, config.settings)
@@ -68,35 +76,41 @@ async def _fetch_one(
         return _Outcome(src, result, None, time.perf_counter() - started)
 
 
+def _quiet_outcome(outcome: _Outcome) -> SourceReport | None:
+    """The report of an outcome with nothing to store (an error or a 304), else None."""
+    src = outcome.config
+    if outcome.result is None:
+        return SourceReport(
+            src.name, src.type, "error", seconds=outcome.seconds, error=outcome.error
+        )
+    if outcome.result.not_modified:
+        return SourceReport(
+            src.name,
+            src.type,
+            "not-modified",
+            seconds=outcome.seconds,
+            warnings=outcome.result.warnings,
+        )
+    return None
+
+
 def _store_outcome(
     db: sqlite_utils.Database, outcome: _Outcome, matcher: Matcher, engine: str
 ) -> tuple[SourceReport, list[str]]:
     src = outcome.config
-    fetched = utcnow()
-    if outcome.result is None:
-        report = SourceReport(
-            src.name, src.type, "error", seconds=outcome.seconds, error=outcome.error
-        )
-        store.save_source_run(
-            db,
-            source=src.name,
-            source_type=src.type,
-            mentions=(),
-            state=None,
-            report=report,
-            fetched=fetched,
-        )
-        return report, []
     result = outcome.result
+    assert result is not None
     found: list[store.NewMention] = []
-    candidates: list[tuple[RawItem, Match, list[Match], str]] = []
+    candidates: list[tuple[RawItem, Match, list[Match], str, str]] = []
     for item in result.items:
         matches = matcher.match(item.title, item.text)
         if matches:
             pid = store.post_key(src.name, item)
-            candidates.extend((item, m, matches, store.mention_key(pid, m.brand)) for m in matches)
-    known = store.existing_mentions(db, [c[3] for c in candidates])
-    for item, match, matches, mid in candidates:
+            candidates.extend(
+                (item, m, matches, pid, store.mention_key(pid, m.brand)) for m in matches
+            )
+    known = store.existing_mentions(db, [c[4] for c in candidates])
+    for item, match, matches, pid, mid in candidates:
         if mid in known:
             continue  # already stored: don't pay for sentiment again
         others = [s for m in matches if m is not match for s in m.spans]
@@ -104,11 +118,11 @@ def _store_outcome(
         sentiment = analyze(
             combined, engine=engine, spans=match.spans, others=others, lang=item.lang
         )
-        found.append(store.NewMention(item, match, sentiment))
+        found.append(store.NewMention(pid, item, match, sentiment))
     report = SourceReport(
         src.name,
         src.type,
-        "not-modified" if result.not_modified else "ok",
+        "ok",
         items=len(result.items),
         seconds=outcome.seconds,
         warnings=result.warnings,
@@ -120,7 +134,7 @@ def _store_outcome(
         mentions=found,
         state=result.state,
         report=report,
-        fetched=fetched,
+        fetched=utcnow(),
     )
     # A post seen by two sources is stored once; count only what was really new.
     return dataclasses.replace(report, new_mentions=len(new_ids)), new_ids
@@ -140,21 +154,41 @@ async def scan_async(
     reports: list[SourceReport] = []
     new_ids: list[str] = []
     gate = asyncio.Semaphore(config.settings.concurrency)
+    per_host = min(config.settings.concurrency, config.settings.concurrency_per_host)
+    host_gates = {host: asyncio.Semaphore(per_host) for host in map(_host, chosen)}
     async with make_client(config.settings) as client:
         tasks = [
             asyncio.create_task(
-                _fetch_one(client, src, config, states.get(src.name, SourceState()), gate)
+                _fetch_one(
+                    client,
+                    src,
+                    config,
+                    states.get(src.name, SourceState()),
+                    gate,
+                    host_gates[_host(src)],
+                )
             )
             for src in chosen
         ]
+        quiet: list[tuple[str, str, SourceState | None, SourceReport]] = []
         for next_done in asyncio.as_completed(tasks):
             outcome = await next_done
-            # Stored as each source finishes: a crash later loses nothing stored here.
-            report, ids = _store_outcome(db, outcome, matcher, config.settings.sentiment)
+            report_or_none = _quiet_outcome(outcome)
+            if report_or_none is None:
+                # Stored as each source finishes: a crash later loses nothing stored here.
+                report, ids = _store_outcome(db, outcome, matcher, config.settings.sentiment)
+                new_ids.extend(ids)
+            else:
+                # No mentions to keep atomic with: written together at the end. An error
+                # keeps the old state (None): nothing was stored, so nothing is skipped.
+                report = report_or_none
+                state = outcome.result.state if outcome.result is not None else None
+                quiet.append((report.name, report.type, state, report))
             reports.append(report)
-            new_ids.extend(ids)
             if progress is not None:
                 progress(report)
+    if quiet:
+        store.save_source_states(db, quiet, utcnow())
     finished = utcnow()
     order = {s.name: i for i, s in enumerate(chosen)}
     reports.sort(key=lambda r: order[r.name])

@@ -44,6 +44,9 @@ def open_db(path: str | Path, *, create: bool = True) -> sqlite_utils.Database:
         db.execute("PRAGMA foreign_keys = ON")
         if str(p) != ":memory:":
             db.execute("PRAGMA journal_mode = WAL")
+            # With WAL, NORMAL never corrupts; a power cut may undo the last commits, and
+            # as each source's state commits with its mentions, the next scan refetches them.
+            db.execute("PRAGMA synchronous = NORMAL")
         _migrate(db, p)
     except sqlite3.DatabaseError as exc:
         raise StoreError(f"{p}: cannot open the database: {exc}") from None
@@ -113,6 +116,7 @@ def load_states(db: sqlite_utils.Database) -> dict[str, SourceState]:
 
 @dataclass(frozen=True, slots=True)
 class NewMention:
+    post_id: str  # post_key(source, item), computed once by the caller
     item: RawItem
     match: Match
     sentiment: Sentiment
@@ -145,8 +149,7 @@ def save_source_run(
     new_ids: list[str] = []
     with transaction(db):
         for nm in mentions:
-            item = nm.item
-            pid = post_key(source, item)
+            item, pid = nm.item, nm.post_id
             db.execute(
                 """INSERT OR IGNORE INTO posts (id, url, canonical_url, external_id, source,
                    source_type, title, text, author, published, fetched, lang, counters, reach)
@@ -189,6 +192,19 @@ def save_source_run(
                 new_ids.append(mid)
         _save_state(db, source, source_type, state, report, now, len(new_ids))
     return new_ids
+
+
+def save_source_states(
+    db: sqlite_utils.Database,
+    runs: Sequence[tuple[str, str, SourceState | None, SourceReport]],
+    fetched: datetime,
+) -> None:
+    """Health and state of sources that produced no mentions (304s, errors), in one
+    transaction: nothing to keep atomic with, and 500 commits cost more than the fetches."""
+    now = to_iso(fetched)
+    with transaction(db):
+        for name, source_type, state, report in runs:
+            _save_state(db, name, source_type, state, report, now, 0)
 
 
 def _save_state(
