@@ -240,7 +240,8 @@ def _print_run(report: RunReport, quiet: bool) -> None:
             f"in {seconds:.1f}s",
             markup=False,
         )
-    # Failures are said even without a terminal: cron mails stderr to someone.
+        return
+    # Without a terminal (cron), failures still reach stderr: cron mails it to someone.
     for r in report.failed:
         err.print(f"error: source {safe_text(r.name)}: {safe_text(r.error)}", markup=False)
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import email.utils
+import socket
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -144,6 +145,9 @@ async def get(
         except httpx.UnsupportedProtocol as exc:
             raise SourceError(f"unsupported URL: {exc}") from None
         except httpx.ConnectError as exc:
+            if _is_dns_failure(exc):
+                # The name does not resolve: asking again in a second will not change that.
+                raise SourceError(f"cannot resolve the host name: {exc}") from None
             error = f"cannot connect: {exc or type(exc).__name__}"
             delay = None
         except httpx.TimeoutException:
@@ -168,6 +172,15 @@ async def get(
             raise SourceError(error)
         attempt += 1
         await asyncio.sleep(min(MAX_BACKOFF, delay if delay is not None else 0.5 * 2**attempt))
+
+
+def _is_dns_failure(exc: BaseException) -> bool:
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, socket.gaierror):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
 
 
 def status_error(resp: HttpResponse) -> SourceError:
