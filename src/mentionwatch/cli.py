@@ -35,6 +35,7 @@ from .render import (
     safe_text,
     source_summary,
     write_records,
+    write_rows,
 )
 from .sentiment import ENGINES
 from .timeutil import parse_when
@@ -393,7 +394,7 @@ def sentiment_cmd(
         if matcher is not None:
             found = matcher.match("", line)
             # Spans index "title\ntext"; with an empty title, shift back by one.
-            spans = tuple(type(s)(s.start - 1, s.end - 1, s.term) for m in found for s in m.spans)
+            spans = tuple(Span(s.start - 1, s.end - 1, s.term) for m in found for s in m.spans)
         result = analyze(line, engine=chosen, spans=spans)
         row: dict[str, Any] = {
             "text": line,
@@ -416,24 +417,12 @@ def sources(
     quiet: QuietOpt = False,
 ) -> None:
     """Per-source health: last success, last error, items, mentions, latency."""
-    from .health import health_rows, health_table
+    from .health import FIELDS, health_rows, health_table
 
     cfg = _config(config)
     with _open(cfg, db) as database:
         rows = health_rows(cfg, store.source_health(database))
-    if fmt in (None, Format.table):
-        console().print(health_table(rows))
-    elif fmt is Format.json:
-        print(json.dumps(rows, ensure_ascii=False, indent=2))
-    elif fmt is Format.jsonl:
-        for row in rows:
-            print(json.dumps(row, ensure_ascii=False))
-    else:
-        import csv
-
-        writer = csv.DictWriter(sys.stdout, fieldnames=list(rows[0]) if rows else ["name"])
-        writer.writeheader()
-        writer.writerows(rows)
+    write_rows(rows, fmt or Format.table, table=health_table, fields=FIELDS)
 
 
 @app.command()

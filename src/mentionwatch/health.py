@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from rich.table import Table
@@ -27,7 +28,7 @@ def health_rows(config: Config, state: dict[str, dict[str, Any]]) -> list[dict[s
     return rows
 
 
-def health_table(rows: list[dict[str, Any]]) -> Table:
+def health_table(rows: Sequence[dict[str, Any]]) -> Table:
     table = Table(title="Sources", title_justify="left")
     for col in (
         "source",

@@ -12,7 +12,7 @@ import json
 import re
 import sys
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from enum import StrEnum
 from typing import Any, TextIO
 
@@ -93,6 +93,41 @@ def mentions_table(records: Sequence[dict[str, Any]], title: str | None = None) 
     return table
 
 
+def write_rows(
+    rows: Sequence[dict[str, Any]],
+    fmt: Format,
+    *,
+    table: Callable[[Sequence[dict[str, Any]]], Table],
+    fields: Sequence[str],
+    out: TextIO | None = None,
+    empty: str = "Nothing to show.",
+) -> None:
+    """Rows as a table for people, or as data: JSON array, JSON lines, CSV.
+
+    In CSV, list values are joined with "; " (spreadsheets have no lists).
+    """
+    out = out or sys.stdout
+    if fmt is Format.table:
+        if not rows:
+            if out.isatty():
+                console(stderr=True).print(empty, style="dim")
+            return
+        Console(file=out, highlight=False, emoji=False).print(table(rows))
+    elif fmt is Format.json:
+        json.dump(list(rows), out, ensure_ascii=False, indent=2)
+        out.write("\n")
+    elif fmt is Format.jsonl:
+        for r in rows:
+            out.write(json.dumps(r, ensure_ascii=False) + "\n")
+    else:
+        writer = csv.DictWriter(out, fieldnames=list(fields), extrasaction="ignore")
+        writer.writeheader()
+        for r in rows:
+            writer.writerow(
+                {k: "; ".join(map(str, v)) if isinstance(v, list) else v for k, v in r.items()}
+            )
+
+
 def write_records(
     records: Sequence[dict[str, Any]],
     fmt: Format,
@@ -100,24 +135,15 @@ def write_records(
     *,
     title: str | None = None,
 ) -> None:
-    out = out or sys.stdout
-    if fmt is Format.table:
-        if not records:
-            if out.isatty():
-                console(stderr=True).print("No mentions.", style="dim")
-            return
-        Console(file=out, highlight=False, emoji=False).print(mentions_table(records, title))
-    elif fmt is Format.json:
-        json.dump(list(records), out, ensure_ascii=False, indent=2)
-        out.write("\n")
-    elif fmt is Format.jsonl:
-        for r in records:
-            out.write(json.dumps(r, ensure_ascii=False) + "\n")
-    else:
-        writer = csv.DictWriter(out, fieldnames=list(RECORD_FIELDS), extrasaction="ignore")
-        writer.writeheader()
-        for r in records:
-            writer.writerow({**r, "matched": "; ".join(r["matched"])})
+    """Mention records (the JSON record of DESIGN.md) in any format."""
+    write_rows(
+        records,
+        fmt,
+        table=lambda rows: mentions_table(rows, title),
+        fields=RECORD_FIELDS,
+        out=out,
+        empty="No mentions.",
+    )
 
 
 def source_summary(reports: Iterable[SourceReport]) -> Table:

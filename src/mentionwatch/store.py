@@ -294,29 +294,17 @@ class MentionFilter:
 
 def query_mentions(db: sqlite_utils.Database, f: MentionFilter) -> list[dict[str, Any]]:
     """Mention records, newest first (by published time, else fetch time)."""
-    where: list[str] = []
-    params: list[Any] = []
-    if f.brand:
-        where.append("m.brand = ? COLLATE NOCASE")
-        params.append(f.brand)
-    if f.source:
-        where.append("p.source = ?")
-        params.append(f.source)
-    if f.since:
-        where.append("COALESCE(p.published, p.fetched) >= ?")
-        params.append(to_iso(f.since))
-    if f.until:
-        where.append("COALESCE(p.published, p.fetched) < ?")
-        params.append(to_iso(f.until))
-    if f.sentiment:
-        where.append("m.sentiment_label = ?")
-        params.append(f.sentiment)
-    if f.status:
-        where.append("m.status = ?")
-        params.append(f.status)
-    if f.search:
-        where.append("p.rowid IN (SELECT rowid FROM posts_fts WHERE posts_fts MATCH ?)")
-        params.append(f.search)
+    conditions: list[tuple[object, str, Any]] = [
+        (f.brand, "m.brand = ? COLLATE NOCASE", f.brand),
+        (f.source, "p.source = ?", f.source),
+        (f.since, "COALESCE(p.published, p.fetched) >= ?", to_iso(f.since)),
+        (f.until, "COALESCE(p.published, p.fetched) < ?", to_iso(f.until)),
+        (f.sentiment, "m.sentiment_label = ?", f.sentiment),
+        (f.status, "m.status = ?", f.status),
+        (f.search, "p.rowid IN (SELECT rowid FROM posts_fts WHERE posts_fts MATCH ?)", f.search),
+    ]
+    where = [clause for given, clause, _ in conditions if given]
+    params: list[Any] = [param for given, _, param in conditions if given]
     if f.ids is not None:
         where.append(f"m.id IN ({','.join('?' * len(f.ids))})")
         params.extend(f.ids)
