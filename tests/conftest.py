@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
 import textwrap
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
+
+from mentionwatch.config import Brand, Settings, SourceConfig
+from mentionwatch.http import make_client
+from mentionwatch.models import FetchResult, SourceState
+from mentionwatch.sources import SourceContext, build
+
+FIXTURES = Path(__file__).parent / "fixtures"
 
 
 @pytest.fixture(autouse=True)
@@ -46,3 +55,39 @@ def rss(*items: tuple[str, str, str], title: str = "Feed") -> bytes:
         "<?xml version='1.0' encoding='utf-8'?><rss version='2.0'><channel>"
         f"<title>{title}</title><link>https://example.com/</link>{''.join(parts)}</channel></rss>"
     ).encode()
+
+
+def fetch_with(
+    source_type: str,
+    *,
+    keywords: tuple[str, ...] = ("Acme",),
+    state: SourceState | None = None,
+    settings: Settings | None = None,
+    **options: Any,
+) -> FetchResult:
+    """Build the adapter for ``source_type`` as the config loader would and run one fetch.
+
+    ``options`` are the source's config keys (``base_url=...``, ``tags=[...]``...).
+    """
+    url = options.pop("url", None)
+    base_url = options.pop("base_url", None)
+    config = SourceConfig(
+        name=f"test-{source_type}",
+        type=source_type,
+        url=url,
+        base_url=base_url.rstrip("/") if base_url else None,
+        options=tuple(options.items()),
+    )
+    brands = (Brand(name=keywords[0], keywords=keywords),)
+    context = SourceContext(settings or Settings(retries=0, timeout=5), brands)
+    adapter = build(config, context)
+
+    async def run() -> FetchResult:
+        async with make_client(context.settings) as client:
+            return await adapter.fetch(client, state or SourceState())
+
+    return asyncio.run(run())
+
+
+def fixture_bytes(*parts: str) -> bytes:
+    return FIXTURES.joinpath(*parts).read_bytes()

@@ -51,6 +51,7 @@ class Settings:
     sentiment: str = "vader"
     max_body_bytes: int = 5 * 1024 * 1024
     retries: int = 2
+    max_pages: int = 5  # per source (and per search term) per scan: bounded first runs
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,6 +96,7 @@ SETTINGS_KEYS = (
     "sentiment",
     "max_body_bytes",
     "retries",
+    "max_pages",
 )
 BRAND_KEYS = ("name", "keywords", "exclude", "require", "query")
 EMAIL_KEYS = (
@@ -462,6 +464,7 @@ def _settings(r: _Reader, raw: Any) -> Settings:
             )
         ),
         retries=int(_number(r, raw, "retries", at, 2, low=0, high=10, integer=True)),
+        max_pages=int(_number(r, raw, "max_pages", at, 5, low=1, high=100, integer=True)),
     )
 
 

@@ -66,7 +66,7 @@ async def _fetch_one(
     async with host_gate, gate:
         started = time.perf_counter()
         try:
-            adapter = adapters.build(src, config.settings)
+            adapter = adapters.build(src, adapters.SourceContext(config.settings, config.brands))
             result = await adapter.fetch(client, state)
         except SourceError as exc:
             return _Outcome(src, None, str(exc), time.perf_counter() - started)

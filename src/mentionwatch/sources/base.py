@@ -2,12 +2,35 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import ClassVar, Protocol
 
 import httpx
 
-from ..config import Settings, SourceConfig, register_source_type
+from ..config import Brand, Settings, SourceConfig, register_source_type
 from ..models import FetchResult, SourceState
+
+
+@dataclass(frozen=True, slots=True)
+class SourceContext:
+    """What an adapter may know about the run: settings, and the brands (search APIs
+    put their keywords in the query)."""
+
+    settings: Settings
+    brands: tuple[Brand, ...] = ()
+
+    @property
+    def search_terms(self) -> tuple[str, ...]:
+        """Every brand keyword once (case-insensitively), in config order.
+
+        The remote search only narrows the haystack; our matcher still decides what
+        is a mention, so a looser remote query costs requests, never precision.
+        """
+        seen: dict[str, str] = {}
+        for brand in self.brands:
+            for keyword in brand.keywords:
+                seen.setdefault(keyword.casefold(), keyword)
+        return tuple(seen.values())
 
 
 class Source(Protocol):
@@ -17,7 +40,7 @@ class Source(Protocol):
     #: config keys this type accepts besides name/type/url/base_url
     options: ClassVar[tuple[str, ...]]
 
-    def __init__(self, config: SourceConfig, settings: Settings) -> None: ...
+    def __init__(self, config: SourceConfig, context: SourceContext) -> None: ...
 
     async def fetch(self, client: httpx.AsyncClient, state: SourceState) -> FetchResult: ...
 
@@ -31,5 +54,5 @@ def register(cls: type[Source]) -> type[Source]:
     return cls
 
 
-def build(config: SourceConfig, settings: Settings) -> Source:
-    return REGISTRY[config.type](config, settings)
+def build(config: SourceConfig, context: SourceContext) -> Source:
+    return REGISTRY[config.type](config, context)

@@ -8,11 +8,11 @@ from typing import ClassVar
 import httpx
 
 from .. import http
-from ..config import Settings, SourceConfig
+from ..config import SourceConfig
 from ..errors import SourceError
 from ..feeds import parse_feed
 from ..models import FetchResult, SourceState
-from .base import register
+from .base import SourceContext, register
 
 INLINE_PARSE_BYTES = 256 * 1024
 
@@ -22,11 +22,11 @@ class RssSource:
     type: ClassVar[str] = "rss"
     options: ClassVar[tuple[str, ...]] = ()
 
-    def __init__(self, config: SourceConfig, settings: Settings) -> None:
+    def __init__(self, config: SourceConfig, context: SourceContext) -> None:
         if not config.url:
             raise SourceError("rss source without url")
         self.url = config.url
-        self.settings = settings
+        self.settings = context.settings
 
     async def fetch(self, client: httpx.AsyncClient, state: SourceState) -> FetchResult:
         headers: dict[str, str] = {
