@@ -128,3 +128,14 @@ def test_resumes_from_a_stored_cursor(httpserver: HTTPServer) -> None:
     )
     httpserver.check_assertions()
     assert len(httpserver.log) == 1
+
+
+def test_bad_option_is_a_config_error() -> None:
+    from mentionwatch.config import parse_config
+    from mentionwatch.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=r"c.yaml:3: sources\[0\].tags: expected an Algolia"):
+        parse_config(
+            "keywords: [Acme]\nsources:\n  - {name: hn, type: hackernews, tags: [1, 2]}\n",
+            filename="c.yaml",
+        )

@@ -86,6 +86,10 @@ CONFIG_FILENAME = "mentionwatch.yaml"
 # themselves register here (see sources/__init__.py) so config and code agree.
 COMMON_SOURCE_KEYS = ("name", "type", "url", "base_url")
 SOURCE_TYPES: dict[str, tuple[str, ...]] = {}
+# A source type's own checks of its options: (key, problem) pairs, reported with
+# the file, line and key path like every other config error.
+Validator = Callable[["SourceConfig"], list[tuple[str, str]]]
+SOURCE_VALIDATORS: dict[str, Validator] = {}
 
 TOP_KEYS = ("database", "settings", "brands", "keywords", "email", "sources")
 SETTINGS_KEYS = (
@@ -113,8 +117,12 @@ EMAIL_KEYS = (
 Path_ = tuple[str | int, ...]
 
 
-def register_source_type(name: str, extra_keys: tuple[str, ...] = ()) -> None:
+def register_source_type(
+    name: str, extra_keys: tuple[str, ...] = (), validator: Validator | None = None
+) -> None:
     SOURCE_TYPES[name] = extra_keys
+    if validator is not None:
+        SOURCE_VALIDATORS[name] = validator
 
 
 def find_config(explicit: str | os.PathLike[str] | None = None) -> Path:
@@ -409,7 +417,11 @@ def _source_mapping(r: _Reader, item: Any, at: Path_) -> SourceConfig:
     if not name:
         raise r.error((*at, "name"), "empty name")
     options = tuple((k, v) for k, v in item.items() if k not in COMMON_SOURCE_KEYS)
-    return SourceConfig(name=name, type=kind, url=url, base_url=base_url, options=options)
+    src = SourceConfig(name=name, type=kind, url=url, base_url=base_url, options=options)
+    if kind in SOURCE_VALIDATORS:
+        for key, problem in SOURCE_VALIDATORS[kind](src):
+            raise r.error((*at, key) if key else at, problem)
+    return src
 
 
 def _number(

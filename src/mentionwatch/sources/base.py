@@ -42,6 +42,12 @@ class Source(Protocol):
 
     def __init__(self, config: SourceConfig, context: SourceContext) -> None: ...
 
+    @staticmethod
+    def validate(config: SourceConfig) -> list[tuple[str, str]]:
+        """Problems with the options, as (key, message): reported as config errors
+        (exit 2, with file and line) before any scan starts. [] when all is well."""
+        ...
+
     async def fetch(self, client: httpx.AsyncClient, state: SourceState) -> FetchResult: ...
 
 
@@ -50,7 +56,7 @@ REGISTRY: dict[str, type[Source]] = {}
 
 def register(cls: type[Source]) -> type[Source]:
     REGISTRY[cls.type] = cls
-    register_source_type(cls.type, cls.options)
+    register_source_type(cls.type, cls.options, cls.validate)
     return cls
 
 

@@ -55,6 +55,13 @@ class HackerNewsSource:
     type: ClassVar[str] = "hackernews"
     options: ClassVar[tuple[str, ...]] = ("tags",)
 
+    @staticmethod
+    def validate(config: SourceConfig) -> list[tuple[str, str]]:
+        tags = config.option("tags")
+        if tags is not None and not isinstance(tags, str):
+            return [("tags", "expected an Algolia tags filter such as '(story,comment)'")]
+        return []
+
     def __init__(self, config: SourceConfig, context: SourceContext) -> None:
         self.root = api_root(config, API)
         self.settings = context.settings

@@ -22,6 +22,10 @@ class RssSource:
     type: ClassVar[str] = "rss"
     options: ClassVar[tuple[str, ...]] = ()
 
+    @staticmethod
+    def validate(config: SourceConfig) -> list[tuple[str, str]]:
+        return []
+
     def __init__(self, config: SourceConfig, context: SourceContext) -> None:
         if not config.url:
             raise SourceError("rss source without url")
