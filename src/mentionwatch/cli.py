@@ -1,32 +1,37 @@
 """Thin Typer commands: parse options, call one library function, render the result.
 
-The only place that turns MentionwatchError into a message and an exit code:
-0 ok; 1 some sources failed (or delivery failed); 2 usage or configuration error.
+``clikit.handle_errors`` is the only place that turns MentionwatchError into a message
+and an exit code: 0 ok; 1 some sources failed (or delivery failed); 2 usage or
+configuration error.
 """
 
 from __future__ import annotations
 
-import functools
 import json
-import os
 import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any, NoReturn, ParamSpec, TypeVar
+from typing import Annotated, Any
 
 import sqlite_utils
 import typer
 
-from . import __version__, pipeline, store
-from .config import (
-    Brand,
-    Config,
-    find_config,
-    load_config,
-    resolve_db_path,
+from . import pipeline, store
+from .clikit import (
+    GLOBALS,
+    ConfigOpt,
+    DbOpt,
+    FormatOpt,
+    QuietOpt,
+    app,
+    for_people,
+    handle_errors,
+    load,
+    open_store,
+    optional_config,
+    quiet_mode,
 )
-from .errors import ConfigError, MentionwatchError
+from .config import Brand, Config, resolve_db_path
+from .errors import ConfigError
 from .models import RunReport, SourceReport, Span
 from .render import (
     Format,
@@ -39,140 +44,6 @@ from .render import (
 )
 from .sentiment import ENGINES
 from .timeutil import parse_when
-
-app = typer.Typer(
-    name="mentionwatch",
-    help="Watch what is said about your brands: scan feeds and APIs, store mentions in SQLite.",
-    no_args_is_help=True,
-    rich_markup_mode=None,
-    pretty_exceptions_enable=False,
-    add_completion=False,
-)
-
-P = ParamSpec("P")
-R = TypeVar("R")
-
-ConfigOpt = Annotated[
-    Path | None,
-    typer.Option(
-        "--config",
-        "-c",
-        help="Config file. Default: $MENTIONWATCH_CONFIG, ./mentionwatch.yaml, "
-        "then the user config dir.",
-        show_default=False,
-    ),
-]
-DbOpt = Annotated[
-    Path | None,
-    typer.Option(
-        "--db",
-        help="SQLite database. Default: the config's `database:`, $MENTIONWATCH_DB, "
-        "then the user data dir.",
-        show_default=False,
-    ),
-]
-QuietOpt = Annotated[
-    bool, typer.Option("--quiet", "-q", help="Print nothing for people; data and errors only.")
-]
-FormatOpt = Annotated[
-    Format | None,
-    typer.Option(
-        "--format",
-        "-f",
-        help="table (people), json (one array), jsonl (one object a line) or csv.",
-        show_default=False,
-    ),
-]
-
-
-class Globals:
-    """Options given before the command (`mentionwatch -c x.yaml scan`)."""
-
-    config: Path | None = None
-    db: Path | None = None
-    quiet: bool = False
-
-
-GLOBALS = Globals()
-
-
-def _version(value: bool) -> None:
-    if value:
-        print(f"mentionwatch {__version__}")
-        raise typer.Exit()
-
-
-@app.callback()
-def _root(
-    config: ConfigOpt = None,
-    db: DbOpt = None,
-    quiet: QuietOpt = False,
-    version: Annotated[
-        bool | None,
-        typer.Option("--version", callback=_version, is_eager=True, help="Show the version."),
-    ] = None,
-) -> None:
-    GLOBALS.config, GLOBALS.db, GLOBALS.quiet = config, db, quiet
-
-
-def handle_errors(func: Callable[P, R]) -> Callable[P, R]:
-    """Our errors become one line on stderr and an exit code, never a traceback."""
-
-    @functools.wraps(func)
-    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        try:
-            return func(*args, **kwargs)
-        except ConfigError as exc:
-            _fail(str(exc), 2)
-        except MentionwatchError as exc:
-            _fail(str(exc), 1)
-        except KeyboardInterrupt:
-            _fail("interrupted", 130)
-        except BrokenPipeError:
-            # `mentionwatch mentions | head`: the reader left; that is not an error.
-            devnull = os.open(os.devnull, os.O_WRONLY)
-            os.dup2(devnull, sys.stdout.fileno())
-            raise typer.Exit(0) from None
-
-    return wrapper
-
-
-def _fail(message: str, code: int) -> NoReturn:
-    console(stderr=True).print(f"error: {safe_text(message)}", style="bold red", markup=False)
-    raise typer.Exit(code)
-
-
-def _quiet(quiet: bool) -> bool:
-    return quiet or GLOBALS.quiet
-
-
-def _config(explicit: Path | None) -> Config:
-    return load_config(find_config(explicit or GLOBALS.config))
-
-
-def _optional_config(explicit: Path | None) -> Config | None:
-    """The config when one is named or found; reading commands work without one."""
-    path = explicit or GLOBALS.config
-    try:
-        found = find_config(path)
-    except ConfigError:
-        return None
-    return load_config(found)
-
-
-@contextmanager
-def _open(config: Config | None, db: Path | None, *, create: bool = True) -> Iterator[Any]:
-    database = store.open_db(resolve_db_path(config, db or GLOBALS.db), create=create)
-    try:
-        yield database
-    finally:
-        database.close()
-
-
-def _people(quiet: bool) -> bool:
-    """Progress and summaries: only for a person at a terminal."""
-    return not _quiet(quiet) and sys.stderr.isatty()
-
 
 # ------------------------------------------------------------------ commands
 
@@ -207,7 +78,7 @@ def check(config: ConfigOpt = None, db: DbOpt = None, quiet: QuietOpt = False) -
     """Validate the config; list brands, sources and what each brand matches."""
     from .matcher import compile_brands
 
-    cfg = _config(config)
+    cfg = load(config)
     matcher = compile_brands(cfg.brands)
     out = console()
     out.print(f"config:   {cfg.path}", markup=False)
@@ -227,13 +98,13 @@ def check(config: ConfigOpt = None, db: DbOpt = None, quiet: QuietOpt = False) -
         where = s.url or s.base_url or ""
         opts = " ".join(f"{k}={v}" for k, v in s.options)
         out.print(f"  {s.name}  [{s.type}] {where} {opts}".rstrip(), markup=False, soft_wrap=True)
-    if not _quiet(quiet):
+    if not quiet_mode(quiet):
         console(stderr=True).print("\nconfig OK", style="green")
 
 
 def _print_run(report: RunReport, quiet: bool) -> None:
     err = console(stderr=True)
-    if _people(quiet):
+    if for_people(quiet):
         err.print(source_summary(report.sources))
         seconds = (report.finished - report.started).total_seconds()
         err.print(
@@ -250,7 +121,7 @@ def _print_run(report: RunReport, quiet: bool) -> None:
 def _run_scan(
     cfg: Config, database: sqlite_utils.Database, only: list[str], quiet: bool
 ) -> RunReport:
-    if not _people(quiet):
+    if not for_people(quiet):
         return pipeline.scan(cfg, database, only=only)
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
@@ -286,14 +157,14 @@ def scan(
     quiet: QuietOpt = False,
 ) -> None:
     """Fetch every source, store new mentions once, print them."""
-    cfg = _config(config)
-    with _open(cfg, db) as database:
+    cfg = load(config)
+    with open_store(cfg, db) as database:
         report = _run_scan(cfg, database, source or [], quiet)
         records = store.query_mentions(database, store.MentionFilter(ids=report.new_mention_ids))
         # --quiet silences the table for people; asked-for data is still printed.
-        if fmt is not None or not _quiet(quiet):
+        if fmt is not None or not quiet_mode(quiet):
             write_records(records, fmt or Format.table, title="New mentions")
-        if _people(quiet) and records:
+        if for_people(quiet) and records:
             console(stderr=True).print(brand_summary(records, [b.name for b in cfg.brands]))
         _print_run(report, quiet)
     if report.failed:
@@ -333,8 +204,8 @@ def mentions(
         search=search,
         limit=limit,
     )
-    cfg = _optional_config(config)
-    with _open(cfg, db, create=False) as database:
+    cfg = optional_config(config)
+    with open_store(cfg, db, create=False) as database:
         records = store.query_mentions(database, filt)
     write_records(records, fmt or Format.table)
 
@@ -353,8 +224,8 @@ def show(
     """One mention in full, with the terms that matched and where."""
     from .explain import render_mention
 
-    cfg = _optional_config(config)
-    with _open(cfg, db, create=False) as database:
+    cfg = optional_config(config)
+    with open_store(cfg, db, create=False) as database:
         record = store.get_mention(database, mention_id)
     if fmt in (Format.json, Format.jsonl):
         print(json.dumps(record, ensure_ascii=False, indent=2 if fmt is Format.json else None))
@@ -419,8 +290,8 @@ def sources(
     """Per-source health: last success, last error, items, mentions, latency."""
     from .health import FIELDS, health_rows, health_table
 
-    cfg = _config(config)
-    with _open(cfg, db) as database:
+    cfg = load(config)
+    with open_store(cfg, db) as database:
         rows = health_rows(cfg, store.source_health(database))
     write_rows(rows, fmt or Format.table, table=health_table, fields=FIELDS)
 
@@ -441,7 +312,7 @@ def demo(
     with serve_demo_feeds() as base_url, tempfile.TemporaryDirectory() as tmp:
         cfg = demo_config(base_url)
         path = db or GLOBALS.db or Path(tmp) / "demo.db"
-        with _open(cfg, path) as database:
+        with open_store(cfg, path) as database:
             report = _run_scan(cfg, database, [], quiet)
             records = store.query_mentions(
                 database, store.MentionFilter(ids=report.new_mention_ids)
