@@ -22,6 +22,7 @@ from .clikit import (
     DbOpt,
     FormatOpt,
     QuietOpt,
+    WaitOpt,
     app,
     for_people,
     handle_errors,
@@ -152,13 +153,14 @@ def scan(
         ),
     ] = None,
     fmt: FormatOpt = None,
+    wait: WaitOpt = 0.0,
     config: ConfigOpt = None,
     db: DbOpt = None,
     quiet: QuietOpt = False,
 ) -> None:
     """Fetch every source, store new mentions once, print them."""
     cfg = load(config)
-    with open_store(cfg, db) as database:
+    with open_store(cfg, db, lock="scan", wait=wait) as database:
         report = _run_scan(cfg, database, source or [], quiet)
         records = store.query_mentions(database, store.MentionFilter(ids=report.new_mention_ids))
         # --quiet silences the table for people; asked-for data is still printed.

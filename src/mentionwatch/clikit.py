@@ -7,13 +7,13 @@ import functools
 import os
 import sys
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Annotated, Any, NoReturn, ParamSpec, TypeVar
 
 import typer
 
-from . import __version__, store
+from . import __version__, locking, store
 from .config import Config, find_config, load_config, resolve_db_path
 from .errors import ConfigError, MentionwatchError
 from .render import Format, console, safe_text
@@ -51,6 +51,15 @@ DbOpt = Annotated[
 ]
 QuietOpt = Annotated[
     bool, typer.Option("--quiet", "-q", help="Print nothing for people; data and errors only.")
+]
+WaitOpt = Annotated[
+    float,
+    typer.Option(
+        "--wait",
+        min=0,
+        help="If another mentionwatch run holds the database, wait up to this many "
+        "seconds for it (default: exit at once with a message).",
+    ),
 ]
 FormatOpt = Annotated[
     Format | None,
@@ -139,12 +148,23 @@ def optional_config(explicit: Path | None) -> Config | None:
 
 
 @contextmanager
-def open_store(config: Config | None, db: Path | None, *, create: bool = True) -> Iterator[Any]:
-    database = store.open_db(resolve_db_path(config, db or GLOBALS.db), create=create)
-    try:
-        yield database
-    finally:
-        database.close()
+def open_store(
+    config: Config | None,
+    db: Path | None,
+    *,
+    create: bool = True,
+    lock: str | None = None,
+    wait: float = 0.0,
+) -> Iterator[Any]:
+    """The database, opened (and migrated). With ``lock`` (what this run is, e.g.
+    "scan"), only while no other writing run holds it: see locking.hold."""
+    path = resolve_db_path(config, db or GLOBALS.db)
+    with locking.hold(path, lock, wait=wait) if lock else nullcontext():
+        database = store.open_db(path, create=create)
+        try:
+            yield database
+        finally:
+            database.close()
 
 
 def for_people(quiet: bool) -> bool:

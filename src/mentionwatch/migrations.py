@@ -111,6 +111,79 @@ def m001_initial(db: sqlite_utils.Database) -> None:
     )
 
 
+def m002_history_and_delivery(db: sqlite_utils.Database) -> None:
+    """Per-source history (digest health), deliveries (exactly-once digests and alerts)."""
+    db.execute(
+        """
+        CREATE TABLE source_runs (
+            id INTEGER PRIMARY KEY,
+            source TEXT NOT NULL,
+            type TEXT NOT NULL,
+            status TEXT NOT NULL,         -- ok | not-modified | error
+            items INTEGER NOT NULL DEFAULT 0,
+            new_mentions INTEGER NOT NULL DEFAULT 0,
+            error TEXT,
+            seconds REAL,
+            at TEXT NOT NULL
+        )
+        """
+    )
+    db.execute("CREATE INDEX source_runs_at ON source_runs(at)")
+    db.execute(
+        """
+        CREATE TABLE deliveries (
+            id INTEGER PRIMARY KEY,
+            kind TEXT NOT NULL,           -- digest | alert
+            channel TEXT NOT NULL,        -- email | webhook
+            target TEXT NOT NULL,         -- sorted recipients, or the webhook URL
+            created TEXT NOT NULL,
+            accepted TEXT,                -- when the server accepted it; NULL = not delivered
+            subject TEXT,
+            body TEXT,                    -- the message as sent (.eml or JSON), for --resend
+            meta TEXT                     -- JSON: period, brand filter, counts
+        )
+        """
+    )
+    db.execute(
+        """
+        CREATE TABLE delivered (
+            mention_id TEXT NOT NULL REFERENCES mentions(id),
+            target TEXT NOT NULL,
+            delivery_id INTEGER NOT NULL REFERENCES deliveries(id),
+            PRIMARY KEY (mention_id, target)
+        )
+        """
+    )
+    db.execute(
+        """
+        CREATE TABLE alerts (
+            id INTEGER PRIMARY KEY,
+            rule TEXT NOT NULL,
+            kind TEXT NOT NULL,           -- spike | negative | urgent
+            brand TEXT,
+            episode TEXT NOT NULL,        -- fires once per (rule, episode)
+            fired TEXT NOT NULL,
+            window_start TEXT,
+            window_end TEXT,
+            summary TEXT NOT NULL,
+            details TEXT,                 -- JSON
+            UNIQUE (rule, episode)
+        )
+        """
+    )
+    db.execute(
+        """
+        CREATE TABLE alert_deliveries (
+            alert_id INTEGER NOT NULL REFERENCES alerts(id),
+            target TEXT NOT NULL,
+            delivery_id INTEGER NOT NULL REFERENCES deliveries(id),
+            PRIMARY KEY (alert_id, target)
+        )
+        """
+    )
+
+
 MIGRATIONS: list[Migration] = [
     ("001_initial", m001_initial),
+    ("002_history_and_delivery", m002_history_and_delivery),
 ]

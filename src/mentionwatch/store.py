@@ -233,6 +233,20 @@ def _save_state(
         fields.update(last_success=now)
     assignments = ", ".join(f"{k} = ?" for k in fields)
     db.execute(f"UPDATE sources SET {assignments} WHERE name = ?", [*fields.values(), name])  # noqa: S608
+    db.execute(
+        """INSERT INTO source_runs (source, type, status, items, new_mentions, error, seconds, at)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?)""",
+        [
+            name,
+            source_type,
+            report.status,
+            report.items,
+            new_mentions,
+            report.error,
+            round(report.seconds, 3),
+            now,
+        ],
+    )
 
 
 def record_run(
