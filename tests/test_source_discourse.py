@@ -182,7 +182,7 @@ def test_resumes_from_a_stored_cursor(httpserver: HTTPServer) -> None:
         ),
         (200, "<html><body>Welcome</body></html>", "text/html", r"not a Discourse forum"),
         (500, "oops", "text/plain", r"^HTTP 500 internal server error$"),
-        (200, '{"posts": [{"id": ', JSON, r"malformed JSON from Discourse"),
+        (200, '{"posts": [{"id": ', JSON, r"malformed JSON from a Discourse forum"),
         (200, '{"topics": []}', JSON, r"no `posts` list"),
     ],
 )

@@ -162,7 +162,7 @@ def test_empty_and_sigils_and_token(
         ),
         (404, "<html>Not Found</html>", "text/html", {}, r"is base_url a Lemmy instance"),
         (200, "<!DOCTYPE html><html>Just a moment...</html>", "text/html", {}, r"HTML page"),
-        (200, '{"posts": [', JSON, {}, r"malformed JSON from Lemmy"),
+        (200, '{"posts": [', JSON, {}, r"malformed JSON from a Lemmy instance"),
         (200, '{"type_": "Posts"}', JSON, {}, r"no `posts` list"),
     ],
 )

@@ -34,6 +34,7 @@ from .common import (
     dump_cursor,
     env_secret,
     get_json,
+    json_body,
     load_cursor,
     parse_time,
 )
@@ -103,10 +104,7 @@ def post_to_item(post: dict[str, Any]) -> RawItem | None:
 
 def _xrpc_error(content: bytes) -> str:
     """The XRPC error name of a failed call (``AuthFactorTokenRequired``...), or ""."""
-    try:
-        body = json.loads(content)
-    except (ValueError, UnicodeDecodeError):
-        return ""
+    body = json_body(content)
     name = body.get("error") if isinstance(body, dict) else None
     # Only a plain identifier: this text comes from the server and ends up in a message.
     return name if isinstance(name, str) and re.fullmatch(r"[A-Za-z]{1,64}", name) else ""

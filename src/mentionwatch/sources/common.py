@@ -21,11 +21,14 @@ from ..textutil import html_to_text
 __all__ = [
     "api_root",
     "counters",
+    "decode_json",
     "dump_cursor",
     "env_secret",
     "get_json",
     "html_to_text",
+    "json_body",
     "load_cursor",
+    "looks_like_html",
     "parse_time",
 ]
 
@@ -49,9 +52,35 @@ def env_secret(config: SourceConfig, key: str) -> str | None:
     return value
 
 
-def _looks_like_html(content: bytes) -> bool:
-    head = content[:512].lstrip().lower()
-    return head.startswith((b"<!doctype html", b"<html", b"<head", b"<body", b"<!--"))
+def looks_like_html(resp: http.HttpResponse) -> bool:
+    """An HTML page (a block, captcha or login page) where data was expected."""
+    head = resp.content[:512].lstrip().lower()
+    return "text/html" in resp.content_type or head.startswith(
+        (b"<!doctype html", b"<html", b"<head", b"<body", b"<!--", b"<")
+    )
+
+
+def json_body(content: bytes) -> Any:
+    """The parsed JSON of a body, or None when it is not JSON. Never raises: for
+    reading the explanation an API puts in an error response."""
+    try:
+        return json.loads(content)
+    except (ValueError, UnicodeDecodeError):
+        return None
+
+
+def decode_json(resp: http.HttpResponse, *, service: str = "the API") -> Any:
+    """The JSON of a response whose status the caller has judged: an HTML page where
+    JSON was expected (how many APIs say "blocked") or malformed JSON is a SourceError."""
+    if looks_like_html(resp):
+        raise SourceError(
+            f"blocked or not {service}: got an HTML page where JSON was expected "
+            f"(HTTP {resp.status})"
+        )
+    try:
+        return json.loads(resp.content)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise SourceError(f"malformed JSON from {service}: {exc}") from None
 
 
 async def get_json(
@@ -71,14 +100,7 @@ async def get_json(
         if resp.status in (401, 403) and auth_hint:
             raise SourceError(f"{error}; {auth_hint}")
         raise error
-    if _looks_like_html(resp.content) or "text/html" in resp.content_type:
-        raise SourceError(
-            f"blocked or not an API: got an HTML page where JSON was expected (HTTP {resp.status})"
-        )
-    try:
-        return json.loads(resp.content), resp
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise SourceError(f"malformed JSON from the API: {exc}") from None
+    return decode_json(resp, service="an API"), resp
 
 
 def load_cursor(state: SourceState) -> dict[str, Any]:

@@ -14,7 +14,6 @@ already have, and posts we already have are not returned again; capped at
 
 from __future__ import annotations
 
-import json
 from datetime import timedelta
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
@@ -29,10 +28,13 @@ from .base import SourceContext, register
 from .common import (
     api_root,
     counters,
+    decode_json,
     dump_cursor,
     env_secret,
     html_to_text,
+    json_body,
     load_cursor,
+    looks_like_html,
     parse_time,
 )
 
@@ -182,16 +184,9 @@ class DiscourseSource:
             raise self._error(resp)
         if urlsplit(resp.url).path.rstrip("/").endswith("/login"):
             raise self._login_error(f"redirected to {resp.url}")
-        if "html" in resp.content_type or resp.content.lstrip()[:1] == b"<":
-            if _challenge(resp.content):
-                raise _challenge_error(resp)
-            raise SourceError(
-                "blocked or not a Discourse forum: got an HTML page where JSON was expected"
-            )
-        try:
-            data = json.loads(resp.content)
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise SourceError(f"malformed JSON from Discourse: {exc}") from None
+        if looks_like_html(resp) and _challenge(resp.content):
+            raise _challenge_error(resp)
+        data = decode_json(resp, service="a Discourse forum")
         if not isinstance(data, dict):
             raise SourceError("unexpected response from Discourse: not an object")
         return data
@@ -199,11 +194,7 @@ class DiscourseSource:
     def _error(self, resp: http.HttpResponse) -> SourceError:
         if resp.status in (403, 429, 503) and _challenge(resp.content):
             return _challenge_error(resp)
-        try:
-            body = json.loads(resp.content)
-        except (ValueError, UnicodeDecodeError):
-            body = None
-        error_type = _obj(body).get("error_type")
+        error_type = _obj(json_body(resp.content)).get("error_type")
         if error_type in LOGIN_ERRORS or resp.status in (401, 403):
             return self._login_error(str(http.status_error(resp)))
         return http.status_error(resp)

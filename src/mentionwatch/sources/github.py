@@ -32,7 +32,7 @@ from ..errors import SourceError
 from ..models import FetchResult, RawItem, SourceState
 from ..textutil import normalize_space
 from .base import SourceContext, register
-from .common import api_root, counters, dump_cursor, env_secret, load_cursor, parse_time
+from .common import api_root, counters, dump_cursor, env_secret, json_body, load_cursor, parse_time
 
 API = "https://api.github.com"
 PATH = "/search/issues"
@@ -99,10 +99,7 @@ def _utc(ts: float) -> str:
 def _message(content: bytes) -> str:
     """GitHub's own explanation from an error body (``message`` and the first of
     ``errors``), or ""."""
-    try:
-        data = json.loads(content)
-    except (ValueError, UnicodeDecodeError):
-        return ""
+    data = json_body(content)
     if not isinstance(data, dict):
         return ""
     parts = [str(data.get("message") or "").strip()]

@@ -12,7 +12,6 @@ seen, sorts below the cursor and is not picked up.
 from __future__ import annotations
 
 import html
-import json
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
@@ -23,7 +22,16 @@ from ..config import SourceConfig
 from ..errors import SourceError
 from ..models import FetchResult, RawItem, SourceState
 from .base import SourceContext, register
-from .common import api_root, counters, dump_cursor, env_secret, load_cursor, parse_time
+from .common import (
+    api_root,
+    counters,
+    decode_json,
+    dump_cursor,
+    env_secret,
+    json_body,
+    load_cursor,
+    parse_time,
+)
 
 PAGE_SIZE = 50  # Lemmy's maximum `limit`
 # Lemmy's error codes for "this instance only answers members".
@@ -220,24 +228,14 @@ class LemmySource:
         )
         if resp.status != 200:
             raise self._error(resp)
-        if "html" in resp.content_type or resp.content.lstrip()[:1] == b"<":
-            raise SourceError(
-                "blocked or not a Lemmy instance: got an HTML page where JSON was expected"
-            )
-        try:
-            data = json.loads(resp.content)
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise SourceError(f"malformed JSON from Lemmy: {exc}") from None
+        data = decode_json(resp, service="a Lemmy instance")
         if not isinstance(data, dict):
             raise SourceError("unexpected response from Lemmy: not an object")
         return data
 
     def _error(self, resp: http.HttpResponse) -> SourceError:
         error = http.status_error(resp)
-        try:
-            body = json.loads(resp.content)
-        except (ValueError, UnicodeDecodeError):
-            body = None
+        body = json_body(resp.content)
         code = body.get("error") if isinstance(body, dict) else None
         if code in LOGIN_ERRORS or resp.status in (401, 403):
             what = "the token was refused" if self.config.option("token_env") else "login needed"

@@ -25,6 +25,7 @@ from .base import SourceContext, register
 from .common import (
     api_root,
     counters,
+    decode_json,
     dump_cursor,
     env_secret,
     html_to_text,
@@ -102,19 +103,6 @@ def _tag_problem(value: object) -> str | None:
     if not _TAG.fullmatch(tag):
         return f"{value!r} is not a hashtag: letters, digits and _ only (no spaces)"
     return None
-
-
-def _decode(resp: http.HttpResponse) -> Any:
-    # Not common.get_json: the status has to be judged here first (a 404 names the tag),
-    # so only the body checks it would do are left.
-    if "text/html" in resp.content_type or resp.content.lstrip()[:1] == b"<":
-        raise SourceError(
-            f"blocked or not an API: got an HTML page where JSON was expected (HTTP {resp.status})"
-        )
-    try:
-        return json.loads(resp.content)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise SourceError(f"malformed JSON from the instance: {exc}") from None
 
 
 @register
@@ -207,7 +195,7 @@ class MastodonSource:
             raise SourceError(f"#{tag}: {http.status_error(resp)}; {self._auth_hint()}")
         if resp.status != 200:
             raise SourceError(f"#{tag}: {http.status_error(resp)}")
-        data = _decode(resp)
+        data = decode_json(resp, service="a Mastodon instance")
         if not isinstance(data, list):
             raise SourceError(f"#{tag}: unexpected response: expected a list of statuses")
         return [s for s in data if isinstance(s, dict)], resp

@@ -15,7 +15,6 @@ through ``quota_remaining``.
 
 from __future__ import annotations
 
-import json
 import re
 import time
 from dataclasses import dataclass, field
@@ -32,10 +31,13 @@ from .base import SourceContext, register
 from .common import (
     api_root,
     counters,
+    decode_json,
     dump_cursor,
     env_secret,
     html_to_text,
+    json_body,
     load_cursor,
+    looks_like_html,
     parse_time,
 )
 
@@ -283,13 +285,7 @@ class StackExchangeSource:
         resp = await http.get(client, self.url, self.settings, params=params)
         # Errors come as a JSON wrapper (HTTP 400 mostly) that says far more than the
         # status line: bad_parameter, throttle_violation, access_denied...
-        data: object = None
-        if not resp.content.lstrip().startswith(b"<"):
-            try:
-                data = json.loads(resp.content)
-            except (ValueError, UnicodeDecodeError):
-                data = None
-        error = _api_error(data)
+        error = _api_error(None if looks_like_html(resp) else json_body(resp.content))
         if error is not None:
             kind = _Throttled if error[0] == THROTTLE_ERROR_ID else SourceError
             raise kind(self._describe_error(*error))
@@ -297,13 +293,7 @@ class StackExchangeSource:
             raise _Throttled(str(http.status_error(resp)))
         if resp.status != 200:
             raise http.status_error(resp)
-        if "text/html" in resp.content_type or resp.content.lstrip().startswith(b"<"):
-            raise SourceError(
-                "blocked or not an API: got an HTML page where JSON was expected "
-                f"(HTTP {resp.status})"
-            )
-        if data is None:
-            raise SourceError("malformed JSON from the Stack Exchange API")
+        data = decode_json(resp, service="the Stack Exchange API")
         if not isinstance(data, dict):
             raise SourceError("unexpected response from the Stack Exchange API: not an object")
         return data
