@@ -332,5 +332,9 @@ def demo(
         raise typer.Exit(1)
 
 
+# Commands that live in their own modules register themselves on `app` on import.
+from . import cli_digest  # noqa: E402, F401
+
+
 def main() -> None:
     app()

@@ -36,9 +36,10 @@ def build_message(
     msg["To"] = ", ".join(recipients)
     msg["Date"] = formatdate(localtime=False, usegmt=True)
     msg["Message-ID"] = make_msgid(domain=cfg.sender.rpartition("@")[2] or None)
-    msg.set_content(text)
+    # quoted-printable keeps a saved .eml readable (base64 would hide the text).
+    msg.set_content(text, cte="quoted-printable")
     if html is not None:
-        msg.add_alternative(html, subtype="html")
+        msg.add_alternative(html, subtype="html", cte="quoted-printable")
     return msg
 
 
