@@ -183,7 +183,49 @@ def m002_history_and_delivery(db: sqlite_utils.Database) -> None:
     )
 
 
+def m003_labels_inbox_flags(db: sqlite_utils.Database) -> None:
+    """Relevance labels (precision), the webcare inbox (assignee, history), policy flags."""
+    db.execute(
+        """
+        CREATE TABLE labels (
+            mention_id TEXT PRIMARY KEY REFERENCES mentions(id),
+            label TEXT NOT NULL,          -- relevant | irrelevant
+            labelled_by TEXT,
+            labelled_at TEXT NOT NULL
+        )
+        """
+    )
+    db.execute("ALTER TABLE mentions ADD COLUMN assignee TEXT")
+    db.execute(
+        """
+        CREATE TABLE mention_events (
+            id INTEGER PRIMARY KEY,
+            mention_id TEXT NOT NULL REFERENCES mentions(id),
+            at TEXT NOT NULL,
+            who TEXT,
+            action TEXT NOT NULL,         -- status | assign | note | label | flag
+            value TEXT                    -- the new status, assignee, note text, label...
+        )
+        """
+    )
+    db.execute("CREATE INDEX mention_events_mention ON mention_events(mention_id)")
+    db.execute(
+        """
+        CREATE TABLE mention_flags (
+            mention_id TEXT NOT NULL REFERENCES mentions(id),
+            rule TEXT NOT NULL,           -- the policy rule's name
+            severity TEXT NOT NULL,       -- low | medium | high | critical
+            reason TEXT,
+            flagged_at TEXT NOT NULL,
+            PRIMARY KEY (mention_id, rule)
+        )
+        """
+    )
+    db.execute("CREATE INDEX mentions_status ON mentions(status)")
+
+
 MIGRATIONS: list[Migration] = [
     ("001_initial", m001_initial),
     ("002_history_and_delivery", m002_history_and_delivery),
+    ("003_labels_inbox_flags", m003_labels_inbox_flags),
 ]
