@@ -207,3 +207,33 @@ def test_scan_only_named_source(setup: dict[str, list[str]], tmp_path: Path) -> 
     bad = runner.invoke(app, ["scan", "--db", "m.db", "--source", "jj"])
     assert bad.exit_code == 2
     assert "did you mean 'j'" in bad.stderr
+
+
+def test_scan_alerts_fires_and_delivers_once(
+    httpserver: HTTPServer, write_config: Callable[[str], Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    httpserver.expect_request("/a.xml").respond_with_data(FEED_A, content_type="application/xml")
+    httpserver.expect_request("/hook", method="POST").respond_with_data("ok")
+    monkeypatch.setenv("HOOK_URL", httpserver.url_for("/hook"))
+    write_config(
+        f"""\
+        keywords: [Globex]
+        sources: [{httpserver.url_for("/a.xml")}]
+        alerts:
+          deliver: {{webhook_url_env: HOOK_URL}}
+          rules:
+            - {{name: outage, type: urgent, terms: [outage], within: 3650d}}
+        """
+    )
+    first = runner.invoke(app, ["scan", "--db", "m.db", "--alerts", "-q"])
+    assert first.exit_code == 0, first.output
+    posts = [entry for entry, _ in httpserver.log if entry.path == "/hook"]
+    assert len(posts) == 1
+    payload = json.loads(posts[0].get_data())
+    assert "outage" in payload["text"]
+    assert payload["count"] == 1
+    second = runner.invoke(app, ["scan", "--db", "m.db", "--alerts", "-q"])
+    assert second.exit_code == 0, second.output
+    assert len([entry for entry, _ in httpserver.log if entry.path == "/hook"]) == 1
+    missing = runner.invoke(app, ["scan", "--db", "m.db", "--alerts", "-c", "none.yaml"])
+    assert missing.exit_code == 2

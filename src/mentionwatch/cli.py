@@ -153,13 +153,25 @@ def scan(
         ),
     ] = None,
     fmt: FormatOpt = None,
+    alerts: Annotated[
+        bool,
+        typer.Option(
+            "--alerts",
+            help="After the scan, evaluate the config's alert rules and deliver what fired.",
+        ),
+    ] = False,
     wait: WaitOpt = 0.0,
     config: ConfigOpt = None,
     db: DbOpt = None,
     quiet: QuietOpt = False,
 ) -> None:
     """Fetch every source, store new mentions once, print them."""
+    from . import alerts as alerting
+    from .cli_alerts import alert_rules, report_run
+
     cfg = load(config)
+    rules = alert_rules(cfg) if alerts else None  # a missing section is exit 2, before fetching
+    run = None
     with open_store(cfg, db, lock="scan", wait=wait) as database:
         report = _run_scan(cfg, database, source or [], quiet)
         records = store.query_mentions(database, store.MentionFilter(ids=report.new_mention_ids))
@@ -169,7 +181,12 @@ def scan(
         if for_people(quiet) and records:
             console(stderr=True).print(brand_summary(records, [b.name for b in cfg.brands]))
         _print_run(report, quiet)
-    if report.failed:
+        if rules is not None:
+            # Inside the scan's lock: alerts see exactly what this scan stored.
+            run = alerting.run_alerts(rules, cfg.email, database, settings=cfg.settings)
+    if run is not None and rules is not None:
+        report_run(run, quiet, alerting.duration_text(rules.deliver.max_age), list_fired=True)
+    if report.failed or (run is not None and not run.ok):
         raise typer.Exit(1)
 
 
@@ -333,7 +350,7 @@ def demo(
 
 
 # Commands that live in their own modules register themselves on `app` on import.
-from . import cli_digest  # noqa: E402, F401
+from . import cli_alerts, cli_digest  # noqa: E402, F401
 
 
 def main() -> None:

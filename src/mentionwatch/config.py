@@ -7,13 +7,16 @@ import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import platformdirs
 import yaml
 
 from .errors import ConfigError
+
+if TYPE_CHECKING:
+    from .alerts_config import AlertsConfig
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +77,7 @@ class Config:
     settings: Settings = field(default_factory=Settings)
     database: Path | None = None
     email: EmailConfig | None = None
+    alerts: AlertsConfig | None = None
 
 
 # --------------------------------------------------------------------------- loading
@@ -91,7 +95,7 @@ SOURCE_TYPES: dict[str, tuple[str, ...]] = {}
 Validator = Callable[["SourceConfig"], list[tuple[str, str]]]
 SOURCE_VALIDATORS: dict[str, Validator] = {}
 
-TOP_KEYS = ("database", "settings", "brands", "keywords", "email", "sources")
+TOP_KEYS = ("database", "settings", "brands", "keywords", "email", "sources", "alerts")
 SETTINGS_KEYS = (
     "concurrency",
     "concurrency_per_host",
@@ -307,6 +311,11 @@ def _build(r: _Reader, data: Any, path: Path | None) -> Config:
             # Relative to the config file, so cron jobs work from any directory.
             database = path.parent / database
     email = _email(r, data["email"]) if data.get("email") is not None else None
+    from .alerts_config import parse_alerts  # late: it builds on this module's helpers
+
+    alerts = parse_alerts(
+        r, data.get("alerts"), brands=[b.name for b in brands], has_email=email is not None
+    )
     return Config(
         path=path,
         brands=brands,
@@ -314,6 +323,7 @@ def _build(r: _Reader, data: Any, path: Path | None) -> Config:
         settings=settings,
         database=database,
         email=email,
+        alerts=alerts,
     )
 
 
