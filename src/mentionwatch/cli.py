@@ -349,8 +349,19 @@ def demo(
         raise typer.Exit(1)
 
 
-# Commands that live in their own modules register themselves on `app` on import.
-from . import cli_alerts, cli_digest  # noqa: E402, F401
+def _load_command_modules() -> None:
+    """Commands in their own modules (cli_digest.py, cli_alerts.py, ...) register
+    themselves on `app` when imported; adding a command is adding such a file."""
+    import importlib
+    import pkgutil
+
+    package = importlib.import_module(__package__ or "mentionwatch")
+    for module in pkgutil.iter_modules(package.__path__):
+        if module.name.startswith("cli_"):
+            importlib.import_module(f"{package.__name__}.{module.name}")
+
+
+_load_command_modules()
 
 
 def main() -> None:

@@ -6,6 +6,7 @@ import difflib
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -14,6 +15,7 @@ import platformdirs
 import yaml
 
 from .errors import ConfigError
+from .timeutil import parse_duration
 
 if TYPE_CHECKING:
     from .alerts_config import AlertsConfig
@@ -29,6 +31,8 @@ class Brand:
     exclude: tuple[str, ...] = ()
     require: tuple[str, ...] = ()
     query: str | None = None
+    # Webcare target: mentions of this brand should be answered within this long.
+    respond_within: timedelta | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,7 +110,7 @@ SETTINGS_KEYS = (
     "retries",
     "max_pages",
 )
-BRAND_KEYS = ("name", "keywords", "exclude", "require", "query")
+BRAND_KEYS = ("name", "keywords", "exclude", "require", "query", "respond_within")
 EMAIL_KEYS = (
     "host",
     "port",
@@ -360,6 +364,7 @@ def _brands(r: _Reader, data: dict[str, Any]) -> tuple[Brand, ...]:
                     keywords=_strings(r, item["keywords"], (*at, "keywords"), allow_empty=False),
                     exclude=_strings(r, item.get("exclude") or [], (*at, "exclude")),
                     require=_strings(r, item.get("require") or [], (*at, "require")),
+                    respond_within=duration(r, item, "respond_within", at),
                 )
             )
     if not brands:
@@ -370,6 +375,17 @@ def _brands(r: _Reader, data: dict[str, Any]) -> tuple[Brand, ...]:
             raise r.error(("brands", i, "name"), f"duplicate brand name {b.name!r}")
         seen[b.name.casefold()] = i
     return tuple(brands)
+
+
+def duration(r: _Reader, section: Mapping[str, Any], key: str, at: Path_) -> timedelta | None:
+    """An optional duration such as 30m, 4h, 2d, 1w (None when absent)."""
+    value = section.get(key)
+    if value is None:
+        return None
+    parsed = parse_duration(value) if isinstance(value, str) else None
+    if parsed is None or parsed.total_seconds() <= 0:
+        raise r.error((*at, key), f"expected a duration such as 30m, 4h, 2d or 1w, got {value!r}")
+    return parsed
 
 
 def _source_name_from_url(url: str) -> str:
