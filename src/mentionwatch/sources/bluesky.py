@@ -30,8 +30,9 @@ from ..models import FetchResult, RawItem, SourceState
 from .base import SourceContext, register
 from .common import (
     api_root,
+    budget_spent,
     counters,
-    dump_cursor,
+    cursor_result,
     env_secret,
     get_json,
     json_body,
@@ -263,12 +264,14 @@ class BlueskySource:
                         newest = indexed
                 if newest is not None:
                     cursor[query] = _iso(newest)
-                if self._budget_spent(resp):
+                # 3000 requests / 5 minutes per IP on the PDS: once it says none are left,
+                # further searches would only collect 429s.
+                if budget_spent(resp, "ratelimit-remaining"):
                     warnings.append(
                         "rate limit reached (ratelimit-remaining: 0): the rest waits for "
                         "the next scan"
                     )
-                    return self._result(items, cursor, warnings)
+                    return cursor_result(items, cursor, warnings)
                 more = data.get("cursor")
                 if not posts or not isinstance(more, str) or not more:
                     break
@@ -290,21 +293,4 @@ class BlueskySource:
                         "posts since the last scan; older ones were skipped (scan more often "
                         "or raise settings.max_pages)"
                     )
-        return self._result(items, cursor, warnings)
-
-    @staticmethod
-    def _budget_spent(resp: http.HttpResponse) -> bool:
-        # 3000 requests / 5 minutes per IP on the PDS: once it says none are left,
-        # further searches would only collect 429s.
-        remaining = resp.headers.get("ratelimit-remaining", "").strip()
-        return remaining.isdigit() and int(remaining) == 0
-
-    @staticmethod
-    def _result(
-        items: dict[str, RawItem], cursor: dict[str, Any], warnings: list[str]
-    ) -> FetchResult:
-        return FetchResult(
-            items=tuple(items.values()),
-            state=SourceState(cursor=dump_cursor(cursor)),
-            warnings=tuple(warnings),
-        )
+        return cursor_result(items, cursor, warnings)

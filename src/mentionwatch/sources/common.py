@@ -15,12 +15,14 @@ import httpx
 from .. import http
 from ..config import Settings, SourceConfig
 from ..errors import SourceError
-from ..models import SourceState
+from ..models import FetchResult, RawItem, SourceState
 from ..textutil import html_to_text
 
 __all__ = [
     "api_root",
+    "budget_spent",
     "counters",
+    "cursor_result",
     "decode_json",
     "dump_cursor",
     "env_secret",
@@ -101,6 +103,25 @@ async def get_json(
             raise SourceError(f"{error}; {auth_hint}")
         raise error
     return decode_json(resp, service="an API"), resp
+
+
+def cursor_result(
+    items: Mapping[str, RawItem], cursor: Mapping[str, Any], warnings: Iterable[str] = ()
+) -> FetchResult:
+    """What an API adapter returns: its items (keyed by id, so each once), the JSON
+    cursor for next time, and anything the user should hear about."""
+    return FetchResult(
+        items=tuple(items.values()),
+        state=SourceState(cursor=dump_cursor(cursor)),
+        warnings=tuple(warnings),
+    )
+
+
+def budget_spent(resp: http.HttpResponse, header: str) -> bool:
+    """The API says no requests are left (``X-RateLimit-Remaining: 0`` and kin):
+    asking again now would only earn 429s."""
+    remaining = resp.headers.get(header, "").strip()
+    return remaining.isdigit() and int(remaining) == 0
 
 
 def load_cursor(state: SourceState) -> dict[str, Any]:

@@ -28,8 +28,8 @@ from .base import SourceContext, register
 from .common import (
     api_root,
     counters,
+    cursor_result,
     decode_json,
-    dump_cursor,
     env_secret,
     html_to_text,
     json_body,
@@ -166,11 +166,7 @@ class DiscourseSource:
                     break
             if newest_id is not None and newest_time is not None:
                 cursor[term] = {"newest": newest_time.isoformat(), "post_id": newest_id}
-        return FetchResult(
-            items=tuple(items.values()),
-            state=SourceState(cursor=dump_cursor(cursor)),
-            warnings=tuple(warnings),
-        )
+        return cursor_result(items, cursor, warnings)
 
     async def _search(
         self, client: httpx.AsyncClient, params: dict[str, str | int], headers: dict[str, str]

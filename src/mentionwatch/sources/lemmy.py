@@ -25,8 +25,8 @@ from .base import SourceContext, register
 from .common import (
     api_root,
     counters,
+    cursor_result,
     decode_json,
-    dump_cursor,
     env_secret,
     json_body,
     load_cursor,
@@ -214,9 +214,7 @@ class LemmySource:
             marks |= {kind: when.isoformat() for kind, when in newest.items() if when}
             if marks:
                 cursor[term] = marks
-        return FetchResult(
-            items=tuple(items.values()), state=SourceState(cursor=dump_cursor(cursor))
-        )
+        return cursor_result(items, cursor)
 
     async def _search(
         self, client: httpx.AsyncClient, params: dict[str, str | int], headers: dict[str, str]

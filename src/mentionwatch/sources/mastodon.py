@@ -24,9 +24,10 @@ from ..models import FetchResult, RawItem, SourceState
 from .base import SourceContext, register
 from .common import (
     api_root,
+    budget_spent,
     counters,
+    cursor_result,
     decode_json,
-    dump_cursor,
     env_secret,
     html_to_text,
     load_cursor,
@@ -232,30 +233,15 @@ class MastodonSource:
                         newest = sid
                 if newest:
                     cursor[key] = newest
-                if self._budget_spent(resp):
+                # 300 requests / 5 minutes per IP and per account: when the instance says the
+                # budget is gone, asking again only earns 429s for every tag after this one.
+                if budget_spent(resp, "x-ratelimit-remaining"):
                     warnings.append(
                         "rate limit reached (X-RateLimit-Remaining: 0): the rest waits for "
                         "the next scan"
                     )
-                    return self._result(items, cursor, warnings)
+                    return cursor_result(items, cursor, warnings)
                 page_id = link_param(resp.headers.get("link", ""), rel, page_key)
                 if not statuses or not page_id:
                     break
-        return self._result(items, cursor, warnings)
-
-    @staticmethod
-    def _budget_spent(resp: http.HttpResponse) -> bool:
-        # 300 requests / 5 minutes per IP and per account: when the instance says the
-        # budget is gone, asking again only earns 429s for every tag after this one.
-        remaining = resp.headers.get("x-ratelimit-remaining", "").strip()
-        return remaining.isdigit() and int(remaining) == 0
-
-    @staticmethod
-    def _result(
-        items: dict[str, RawItem], cursor: dict[str, Any], warnings: list[str]
-    ) -> FetchResult:
-        return FetchResult(
-            items=tuple(items.values()),
-            state=SourceState(cursor=dump_cursor(cursor)),
-            warnings=tuple(warnings),
-        )
+        return cursor_result(items, cursor, warnings)

@@ -33,7 +33,7 @@ from .base import SourceContext, register
 from .common import (
     api_root,
     counters,
-    dump_cursor,
+    cursor_result,
     env_secret,
     get_json,
     html_to_text,
@@ -219,11 +219,7 @@ class RedditSource:
         for key, section in (("search", searches), ("subreddits", subs)):
             if section:
                 cursor[key] = section
-        return FetchResult(
-            items=tuple(scan.items.values()),
-            state=SourceState(cursor=dump_cursor(cursor)),
-            warnings=tuple(scan.warnings),
-        )
+        return cursor_result(scan.items, cursor, scan.warnings)
 
     async def _listing(
         self,
