@@ -299,8 +299,9 @@ def test_term_that_cannot_match_is_a_config_error(brand: Brand) -> None:
     assert repr(bad) in str(info.value)
 
 
-def test_query_is_not_supported_yet() -> None:
-    with pytest.raises(ConfigError, match=r"'Acme'.*query"):
+def test_keywords_and_query_together_are_a_config_error() -> None:
+    # One or the other: a query can say everything keywords/require/exclude can.
+    with pytest.raises(ConfigError, match=r"'Acme': give either a query or keywords"):
         compile_brands([Brand("Acme", ("Acme",), query="Acme AND phone")])
 
 
@@ -354,6 +355,25 @@ def test_keyword_between_spaces_always_matches(keyword: str, prefix: str, suffix
     start = len("\n" + prefix + " ")
     found = spans((keyword,), "", text)
     assert (start, start + len(keyword), keyword) in found
+
+
+@given(keyword=keywords, prefix=st.text(), suffix=st.text())
+@example(keyword="Acme", prefix="https://x.org/", suffix="@example.com")
+@example(keyword="blåbær", prefix="bla\u030a", suffix="\u030a")
+def test_keyword_as_a_query_term_always_matches(keyword: str, prefix: str, suffix: str) -> None:
+    # The same property through the query language: as a phrase, as a bare word (when it is
+    # no operator), and as a prefix of itself when it is long enough.
+    text = prefix + " " + keyword + " " + suffix
+    start = len("\n" + prefix + " ")
+    queries = [f'"{keyword}"']
+    if keyword not in ("AND", "OR", "NOT"):
+        queries.append(keyword)
+    if len(keyword) >= 3 and all(ch.isalnum() for ch in keyword[:3]):
+        queries.append(keyword[:3] + "*")
+    for query in queries:
+        found = compile_brands([Brand("B", (), query=query)]).match("", text)
+        spans = [(s.start, s.end, s.term) for m in found for s in m.spans]
+        assert (start, start + len(keyword), query) in spans, query
 
 
 @given(keyword=keywords)

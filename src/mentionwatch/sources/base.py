@@ -21,14 +21,22 @@ class SourceContext:
 
     @property
     def search_terms(self) -> tuple[str, ...]:
-        """Every brand keyword once (case-insensitively), in config order.
+        """Every brand keyword once (case-insensitively), in config order; for a brand
+        with a query, the fewest of its terms that every match contains one of
+        (query.search_cover: a phrase as its words, a prefix without the ``*``, as the
+        remote searches have no prefix syntax of their own).
 
         The remote search only narrows the haystack; our matcher still decides what
         is a mention, so a looser remote query costs requests, never precision.
         """
+        from ..query import parse_query, search_cover
+
         seen: dict[str, str] = {}
         for brand in self.brands:
-            for keyword in brand.keywords:
+            terms = brand.keywords
+            if brand.query is not None:
+                terms = tuple(t.text for t in search_cover(parse_query(brand.query)))
+            for keyword in terms:
                 seen.setdefault(keyword.casefold(), keyword)
         return tuple(seen.values())
 
