@@ -25,6 +25,11 @@ How the window rules decide, and why this way:
   means nobody can say the spike never stopped, so the next breach starts a new episode.
 * Urgent: one alert per matching post, the episode is the mention id; when a rule covers
   every brand, a post that names two brands still fires once.
+* Policy: the scan flags mentions by the `policy:` rules (policy.py); every flag raised
+  within ``deliver.max_age`` becomes an alert of kind ``policy`` under the policy rule's
+  name, episode = the mention id (so once per mention and rule, and once per post like
+  urgent alerts), delivered by the same channels. No ``alerts:`` section: flags are only
+  stored and shown (inbox, ``mentions --flag``, digest).
 """
 
 from __future__ import annotations
@@ -53,6 +58,7 @@ from .alerts_config import (
 )
 from .config import Brand, EmailConfig, Settings
 from .errors import MailError
+from .policy_config import PolicyRule
 from .render import safe_text
 from .store import transaction
 from .timeutil import from_iso, to_iso
@@ -63,6 +69,7 @@ EXAMPLES = 3  # mentions quoted in an explanation
 SLACK_LINES = 20  # alerts spelled out in one webhook text; the rest are counted
 
 _TIME = "COALESCE(p.published, p.fetched)"
+_RELEVANT = "m.status != 'irrelevant'"  # labelled-irrelevant mentions never count or fire
 
 # ---------------------------------------------------------------------------------- records
 
@@ -237,7 +244,7 @@ def _load_series(
 ) -> _Series:
     sql = (
         f"SELECT {_TIME} AS at, m.sentiment_label FROM mentions m "  # noqa: S608
-        f"JOIN posts p ON p.id = m.post_id WHERE {_TIME} >= ? AND {_TIME} < ?"
+        f"JOIN posts p ON p.id = m.post_id WHERE {_TIME} >= ? AND {_TIME} < ? AND {_RELEVANT}"
     )
     params: list[Any] = [to_iso(start), to_iso(end)]
     if brand is not None:
@@ -308,7 +315,7 @@ def _explain(
     sql = (
         "SELECT m.id, m.brand, m.matched, p.source, p.title, p.url, p.reach, "  # noqa: S608
         f"{_TIME} AS at FROM mentions m JOIN posts p ON p.id = m.post_id "
-        f"WHERE {_TIME} >= ? AND {_TIME} < ?"
+        f"WHERE {_TIME} >= ? AND {_TIME} < ? AND {_RELEVANT}"
     )
     params: list[Any] = [to_iso(start), to_iso(end)]
     if rule.brand is not None:
@@ -392,6 +399,7 @@ def evaluate(
             alert = _evaluate_window(db, rule, now)
             if alert is not None:
                 fired.append(alert)
+    fired.extend(_evaluate_policy(db, now, now - cfg.deliver.max_age))
     return fired
 
 
@@ -468,7 +476,7 @@ def _save_state(db: sqlite_utils.Database, alert: Alert, state: dict[str, Any]) 
 def _insert(
     db: sqlite_utils.Database,
     *,
-    rule: Rule,
+    rule: Rule | PolicyRule,
     episode: str,
     now: datetime,
     brand: str | None = None,
@@ -520,7 +528,7 @@ def _evaluate_urgent(
         "SELECT m.id, m.post_id, m.brand, m.sentiment, m.sentiment_label, p.source, "  # noqa: S608
         f"p.title, p.text, p.url, p.author, p.reach, {_TIME} AS at "
         f"FROM mentions m JOIN posts p ON p.id = m.post_id WHERE {_TIME} >= ? AND {_TIME} < ? "
-        "AND m.id NOT IN (SELECT episode FROM alerts WHERE rule = ?)"
+        f"AND {_RELEVANT} AND m.id NOT IN (SELECT episode FROM alerts WHERE rule = ?)"
     )
     params: list[Any] = [to_iso(since or now - rule.within), to_iso(now), rule.name]
     if rule.brand is not None:
@@ -569,6 +577,64 @@ def _evaluate_urgent(
                 window=None,
                 summary=f"{row['brand']} mention on {row['source']} says {quoted}: {title}",
                 details=details,
+            )
+            if alert is not None:
+                fired.append(alert)
+    return fired
+
+
+def _evaluate_policy(db: sqlite_utils.Database, now: datetime, since: datetime) -> list[Alert]:
+    """Flags raised since ``since`` that have no alert yet fire now (see the module docstring)."""
+    sql = (
+        "SELECT f.mention_id, f.rule, f.severity, f.reason, m.post_id, m.brand, m.sentiment, "  # noqa: S608
+        f"m.sentiment_label, p.source, p.title, p.text, p.url, p.author, p.reach, {_TIME} AS at "
+        "FROM mention_flags f JOIN mentions m ON m.id = f.mention_id "
+        "JOIN posts p ON p.id = m.post_id WHERE f.flagged_at >= ? AND f.flagged_at <= ? "
+        f"AND {_RELEVANT} AND NOT EXISTS (SELECT 1 FROM alerts a WHERE a.rule = f.rule "
+        "AND a.episode = f.mention_id) ORDER BY f.flagged_at, CASE f.severity "
+        "WHEN 'critical' THEN 0 WHEN 'high' THEN 1 WHEN 'medium' THEN 2 ELSE 3 END, "
+        "f.rule, f.mention_id"  # most severe first in a message
+    )
+    # A post naming two brands is two flagged mentions, but one thing to look at.
+    seen = {
+        (r[0], r[1])
+        for r in db.execute(
+            "SELECT a.rule, m.post_id FROM alerts a JOIN mentions m ON m.id = a.episode "
+            "WHERE a.kind = 'policy'"
+        ).fetchall()
+    }
+    found: list[dict[str, Any]] = []
+    for row in db.query(sql, [to_iso(since), to_iso(now)]):
+        if (row["rule"], row["post_id"]) not in seen:
+            seen.add((row["rule"], row["post_id"]))
+            found.append(row)
+    fired: list[Alert] = []
+    if not found:
+        return fired
+    with transaction(db):
+        for row in found:
+            title = safe_text(row["title"] or row["text"])
+            title = title if len(title) <= 140 else title[:139] + "…"
+            mention = {
+                k: row[k] for k in ("brand", "source", "title", "url", "author", "reach", "at")
+            }
+            alert = _insert(
+                db,
+                rule=PolicyRule(name=row["rule"], severity=row["severity"]),
+                episode=row["mention_id"],
+                now=now,
+                brand=row["brand"],
+                window=None,
+                summary=(
+                    f"{row['brand']} mention on {row['source']} flagged {row['severity']}: "
+                    f"{row['reason']}: {title}"
+                ),
+                details={
+                    "severity": row["severity"],
+                    "reason": row["reason"],
+                    "mention": {"id": row["mention_id"], **mention}
+                    | {"sentiment": row["sentiment"], "sentiment_label": row["sentiment_label"]},
+                },
             )
             if alert is not None:
                 fired.append(alert)
@@ -682,7 +748,7 @@ def alert_text(alert: Alert) -> list[str]:
         lines.append(f"  window {alert.window_start} to {alert.window_end}")
     lines.append(f"  {safe_text(alert.summary)}")
     examples = alert.details.get("examples") or []
-    if alert.kind == "urgent" and alert.details.get("mention"):
+    if alert.kind in ("urgent", "policy") and alert.details.get("mention"):
         examples = [alert.details["mention"]]
     for ex in examples:
         lines.append(f"  - {safe_text(ex.get('title')) or '(no title)'}")

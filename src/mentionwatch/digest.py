@@ -15,8 +15,16 @@ Every listed mention gets a priority score; higher means answer it sooner::
     freshness = 0.5 ** (age in hours / 24)    halves every day before the end of the period
 
 A very negative post seen by many people this morning outranks a mildly negative one
-from last week. "Needs an answer" lists the highest-priority *negative* mentions;
-every mention list (on screen and in e-mails) is ordered by priority.
+from last week. "Needs an answer" lists the mentions still waiting (status ``new`` or
+``open``): first those past their response-time target (overdue at the end of the period,
+see policy_config.response_target), then the highest-priority *negative* ones; every
+mention list (on screen and in e-mails) is ordered by priority.
+
+Policy ("policy flags")
+-----------------------
+When the config has `policy:` rules (or mentions of the period were flagged), the digest
+lists, per rule (most severe first), how many mentions of the period it flagged and the
+top ones by priority.
 """
 
 from __future__ import annotations
@@ -32,6 +40,8 @@ import sqlite_utils
 
 from .config import Config
 from .errors import ConfigError
+from .policy import flagged_between
+from .policy_config import SEVERITY_RANK, response_target
 from .timeutil import from_iso, parse_duration, parse_when, to_iso
 
 BucketUnit = Literal["hour", "day", "week"]
@@ -39,6 +49,8 @@ ListKind = Literal["period", "undelivered"]
 SourceProblem = Literal["failed", "empty", "not-run"]
 
 NEEDS_ANSWER = 5  # how many mentions the "needs an answer" section shows
+POLICY_ITEMS = 5  # mentions listed per policy rule
+WAITING = ("new", "open")  # statuses that still need an answer (inbox.ACTIVE)
 TOP = 5  # top sources / most active authors per brand
 EXCERPT_CHARS = 280
 _BUCKET_SIZES: dict[BucketUnit, timedelta] = {
@@ -138,6 +150,8 @@ class DigestMention:
     sentiment_label: str
     reach: int | None
     priority: float
+    status: str = "new"
+    overdue_by: timedelta | None = None  # past its response-time target by this much
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,6 +181,16 @@ class SourceHealth:
 
 
 @dataclass(frozen=True, slots=True)
+class PolicyGroup:
+    """The mentions of the period one policy rule flagged: how many, and the top ones."""
+
+    rule: str
+    severity: str
+    count: int
+    items: tuple[DigestMention, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class Digest:
     period: Period
     brand_filter: str | None
@@ -177,6 +201,8 @@ class Digest:
     needs_answer: tuple[DigestMention, ...]
     mentions: MentionList
     sources: tuple[SourceHealth, ...]
+    # None: no policy rules configured and nothing flagged (the section is left out).
+    policy: tuple[PolicyGroup, ...] | None = None
 
 
 # ------------------------------------------------------------------ building
@@ -210,7 +236,7 @@ def priority(sentiment: float | None, reach: int | None, at: datetime, now: date
 
 
 _SELECT = """
-SELECT m.id, m.brand, m.sentiment, m.sentiment_label, p.source, p.url, p.title,
+SELECT m.id, m.brand, m.status, m.sentiment, m.sentiment_label, p.source, p.url, p.title,
        substr(p.text, 1, 2000) AS text, p.author, p.reach,
        COALESCE(p.published, p.fetched) AS at
 FROM mentions m JOIN posts p ON p.id = m.post_id
@@ -286,11 +312,11 @@ def build_digest(
     else:
         pool = _rows_by_id(db, brands, listed)
         kind = "undelivered"
-    ranked = sorted(
-        (_mention(r, period.end) for r in pool),
-        key=lambda m: (-m.priority, -m.at.timestamp(), m.id),
-    )
-    needs_answer = tuple(m for m in ranked if m.sentiment_label == "negative")[:NEEDS_ANSWER]
+    ranked = _ranked(pool, period.end, config)
+    waiting = [m for m in ranked if m.status in WAITING]
+    overdue = [m for m in waiting if m.overdue_by is not None]
+    negative = [m for m in waiting if m.overdue_by is None and m.sentiment_label == "negative"]
+    needs_answer = tuple(overdue + negative)[:NEEDS_ANSWER]
     return Digest(
         period=period,
         brand_filter=brands.shown[0] if brand is not None else None,
@@ -301,7 +327,35 @@ def build_digest(
         needs_answer=needs_answer,
         mentions=MentionList(kind=kind, total=len(ranked), items=tuple(ranked[:limit])),
         sources=source_health(db, config, period),
+        policy=_policy(db, config, brands, period),
     )
+
+
+def _ranked(rows: Iterable[dict[str, Any]], now: datetime, config: Config) -> list[DigestMention]:
+    return sorted(
+        (_mention(r, now, config) for r in rows),
+        key=lambda m: (-m.priority, -m.at.timestamp(), m.id),
+    )
+
+
+def _policy(
+    db: sqlite_utils.Database, config: Config, brands: _Brands, period: Period
+) -> tuple[PolicyGroup, ...] | None:
+    shown = set(brands.shown)
+    by_rule: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for flag in flagged_between(db, period.start, period.end):
+        if brands.canonical(flag["brand"]) in shown:
+            by_rule[flag["rule"]].append(flag)
+    if not by_rule and not config.policy:
+        return None
+    groups = []
+    for rule, flags in by_rule.items():
+        rows = _rows_by_id(db, brands, [f["mention_id"] for f in flags])
+        ranked = _ranked(rows, period.end, config)
+        severity = max((f["severity"] for f in flags), key=lambda s: SEVERITY_RANK.get(s, 0))
+        groups.append(PolicyGroup(rule, severity, len(flags), tuple(ranked[:POLICY_ITEMS])))
+    groups.sort(key=lambda g: (-SEVERITY_RANK.get(g.severity, 0), -g.count, g.rule))
+    return tuple(groups)
 
 
 def _rows_between(
@@ -384,8 +438,12 @@ def _volume(rows: Sequence[dict[str, Any]], period: Period) -> tuple[VolumeBucke
     return tuple(VolumeBucket(period.start + i * size, c) for i, c in enumerate(counts))
 
 
-def _mention(r: dict[str, Any], now: datetime) -> DigestMention:
+def _mention(r: dict[str, Any], now: datetime, config: Config) -> DigestMention:
     at = from_iso(r["at"]) or now
+    target = response_target(config, r["brand"], r["sentiment_label"])
+    late = now - at - target if target is not None else None
+    if late is not None and (late <= timedelta(0) or r["status"] not in WAITING):
+        late = None
     text = " ".join((r["text"] or "").split())
     excerpt = text if len(text) <= EXCERPT_CHARS else text[: EXCERPT_CHARS - 1].rstrip() + "…"
     return DigestMention(
@@ -401,6 +459,8 @@ def _mention(r: dict[str, Any], now: datetime) -> DigestMention:
         sentiment_label=r["sentiment_label"] or "neutral",
         reach=r["reach"],
         priority=priority(r["sentiment"], r["reach"], at, now),
+        status=r["status"],
+        overdue_by=late,
     )
 
 

@@ -29,10 +29,12 @@ from .digest import (
     DigestMention,
     MentionList,
     Period,
+    PolicyGroup,
     SentimentSplit,
     SourceHealth,
     VolumeBucket,
 )
+from .inbox import span_text
 from .render import safe_text
 from .timeutil import to_iso
 
@@ -131,6 +133,8 @@ def _list_heading(m: MentionList) -> str:
 
 def _meta(m: DigestMention) -> str:
     parts = [f"{m.sentiment_label} {_score(m.sentiment)}"]
+    if m.overdue_by is not None:
+        parts.insert(0, f"overdue {span_text(m.overdue_by)}")
     if m.reach is not None:
         parts.append(f"reach {m.reach}")
     parts.append(m.source)
@@ -198,6 +202,14 @@ def _text_lines(d: Digest) -> list[Line]:
                 None,
             )
         )
+    if d.policy is not None:
+        lines += [("", None), ("Policy flags", "bold")]
+        if not d.policy:
+            lines.append(("  Nothing flagged.", "dim"))
+        for g in d.policy:
+            lines.append((f"  {_policy_heading(g)}", "bold red"))
+            for i, m in enumerate(g.items, 1):
+                lines += [("  " + text, style) for text, style in _text_mention(i, m)]
     lines += [("", None), ("Needs an answer", "bold")]
     if not d.needs_answer:
         lines.append(("  Nothing negative to answer.", "dim"))
@@ -211,6 +223,10 @@ def _text_lines(d: Digest) -> list[Line]:
         if h.problem:
             lines.append((f"  {safe_text(h.name)}: {safe_text(health_line(h))}", "red"))
     return lines
+
+
+def _policy_heading(g: PolicyGroup) -> str:
+    return f"{safe_text(g.rule)} ({g.severity}): {_count(g.count, 'mention')}"
 
 
 def _text_brand(b: BrandSummary, p: Period) -> list[Line]:
@@ -309,6 +325,14 @@ def render_markdown(d: Digest) -> str:
         ]
     out += ["", "## Share of voice", "", "| Brand | Mentions | Share |", "|---|--:|--:|"]
     out += [f"| {md_text(s.name)} | {s.count} | {s.share * 100:.0f}% |" for s in d.share_of_voice]
+    if d.policy is not None:
+        out += ["", "## Policy flags", ""]
+        if not d.policy:
+            out.append("Nothing flagged.")
+        for g in d.policy:
+            out += [f"### {md_text(_policy_heading(g))}", ""]
+            out += [line for i, m in enumerate(g.items, 1) for line in _md_mention(i, m)]
+            out.append("")
     out += ["", "## Needs an answer", ""]
     if not d.needs_answer:
         out.append("Nothing negative to answer.")
@@ -442,6 +466,21 @@ def _html_mentions(items: tuple[DigestMention, ...]) -> str:
     return f'<ol style="padding-left:20px;font-size:14px">\n{joined}\n</ol>' if rows else ""
 
 
+def _html_policy(groups: tuple[PolicyGroup, ...] | None, section: str) -> list[str]:
+    if groups is None:
+        return []
+    out = [f"{section}Policy flags</h2>"]
+    if not groups:
+        out.append('<p style="color:#6b7280">Nothing flagged.</p>')
+    for g in groups:
+        out.append(
+            f'<h3 style="font-size:15px;margin:12px 0 4px;color:{_COLOURS["negative"]}">'
+            f"{_h(_policy_heading(g))}</h3>"
+        )
+        out.append(_html_mentions(g.items))
+    return out
+
+
 def render_html(d: Digest) -> str:
     p = d.period
     title = f"Mentionwatch digest: {period_name(p)}"
@@ -467,6 +506,7 @@ def render_html(d: Digest) -> str:
         f"{section}Share of voice</h2>",
         f'<table role="presentation" cellpadding="0" cellspacing="0" '
         f'style="border-collapse:collapse;font-size:14px">{shares}</table>',
+        *_html_policy(d.policy, section),
         f"{section}Needs an answer</h2>",
         needs,
         f"{section}{_h(_list_heading(d.mentions))}</h2>",

@@ -40,7 +40,7 @@ def render_mention(record: dict[str, Any]) -> RenderableType:
     facts.add_column(style="bold")
     facts.add_column()
     for key in ("id", "brand", "source", "source_type", "url", "author", "published",
-                "fetched", "status", "reach", "lang"):  # fmt: skip
+                "fetched", "status", "assignee", "reach", "lang"):  # fmt: skip
         value = record.get(key)
         if value not in (None, ""):
             facts.add_row(key, Text(safe_text(value)))
@@ -72,7 +72,30 @@ def render_mention(record: dict[str, Any]) -> RenderableType:
     body = _highlighted(combined, spans, title_end + 1, body_end)
     if body_end < len(combined):
         body.append(f"\n… ({len(combined) - body_end} more characters)", style="dim")
-    return Group(facts, Text(""), why, Text(""), title, body)
+    return Group(facts, Text(""), why, Text(""), title, body, *_inbox_sections(record))
+
+
+def _inbox_sections(record: dict[str, Any]) -> list[RenderableType]:
+    """Policy flags and the history (inbox.details), when the record carries them."""
+    out: list[RenderableType] = []
+    flags = record.get("flags") or []
+    if flags:
+        text = Text("policy flags:", style="bold")
+        for f in flags:
+            text.append(f"\n  {safe_text(f['rule'])} ({safe_text(f['severity'])})", style="red")
+            text.append(f" {safe_text(f.get('reason'))}".rstrip())
+            text.append(f"  {safe_text(f.get('flagged_at'))}", style="dim")
+        out += [Text(""), text]
+    events = record.get("history") or []
+    if events:
+        text = Text("history:", style="bold")
+        for e in events:
+            when = safe_text(e["at"])[:16].replace("T", " ")
+            text.append(f"\n  {when}  {safe_text(e['who'] or '?')}  ")
+            text.append(safe_text(e["action"]), style="bold")
+            text.append(f" {safe_text(e['value'])}".rstrip())
+        out += [Text(""), text]
+    return out
 
 
 def _one_line(text: Text) -> Text:

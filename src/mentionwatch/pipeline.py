@@ -13,8 +13,8 @@ from urllib.parse import urlsplit
 import httpx
 import sqlite_utils
 
+from . import policy, store
 from . import sources as adapters
-from . import store
 from .config import Config, SourceConfig
 from .errors import ConfigError, SourceError
 from .http import make_client
@@ -95,7 +95,11 @@ def _quiet_outcome(outcome: _Outcome) -> SourceReport | None:
 
 
 def _store_outcome(
-    db: sqlite_utils.Database, outcome: _Outcome, matcher: Matcher, engine: str
+    db: sqlite_utils.Database,
+    outcome: _Outcome,
+    matcher: Matcher,
+    engine: str,
+    checker: policy.PolicyChecker,
 ) -> tuple[SourceReport, list[str]]:
     src = outcome.config
     result = outcome.result
@@ -136,6 +140,9 @@ def _store_outcome(
         report=report,
         fetched=utcnow(),
     )
+    # Policy flags right after the mentions, in their own transaction (save_source_run
+    # has no hook inside its own); policy.catch_up covers a crash in between.
+    policy.flag_mentions(db, checker, new_ids, now=utcnow())
     # A post seen by two sources is stored once; count only what was really new.
     return dataclasses.replace(report, new_mentions=len(new_ids)), new_ids
 
@@ -151,6 +158,8 @@ async def scan_async(
     matcher = compile_brands(config.brands)
     states = store.load_states(db)
     started = utcnow()
+    checker = policy.PolicyChecker(config.policy)
+    policy.catch_up(db, checker, now=started)
     reports: list[SourceReport] = []
     new_ids: list[str] = []
     gate = asyncio.Semaphore(config.settings.concurrency)
@@ -176,7 +185,9 @@ async def scan_async(
             report_or_none = _quiet_outcome(outcome)
             if report_or_none is None:
                 # Stored as each source finishes: a crash later loses nothing stored here.
-                report, ids = _store_outcome(db, outcome, matcher, config.settings.sentiment)
+                report, ids = _store_outcome(
+                    db, outcome, matcher, config.settings.sentiment, checker
+                )
                 new_ids.extend(ids)
             else:
                 # No mentions to keep atomic with: written together at the end. An error
