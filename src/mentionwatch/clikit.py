@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import os
+import sqlite3
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
@@ -120,6 +121,14 @@ def handle_errors(func: Callable[P, R]) -> Callable[P, R]:
             devnull = os.open(os.devnull, os.O_WRONLY)
             os.dup2(devnull, sys.stdout.fileno())
             raise typer.Exit(0) from None
+        except sqlite3.Error as exc:
+            # Whatever SQLite says outside store.transaction (a read on a full or
+            # damaged disk...) is still about the database, not a bug to trace.
+            _fail(f"database error: {store.describe_db_error(exc)}", 1)
+        except OSError as exc:
+            # The environment said no (a folder that cannot be written...): say what.
+            where = f"{exc.filename}: " if exc.filename else ""
+            _fail(f"{where}{(exc.strerror or str(exc)).lower()}", 1)
 
     return wrapper
 
@@ -159,8 +168,10 @@ def open_store(
     """The database, opened (and migrated). With ``lock`` (what this run is, e.g.
     "scan"), only while no other writing run holds it: see locking.hold."""
     path = resolve_db_path(config, db or GLOBALS.db)
+    if str(path) != ":memory:" and (path.name in ("", ".", "..") or path.is_dir()):
+        raise ConfigError(f"{path}: is a folder; --db (or `database:`) names the database file")
     with locking.hold(path, lock, wait=wait) if lock else nullcontext():
-        database = store.open_db(path, create=create)
+        database = store.open_db(path, create=create, writable=lock is not None)
         try:
             yield database
         finally:

@@ -1,9 +1,10 @@
 """The one HTTP client factory and the polite, bounded GET every adapter uses.
 
 Bounded: a total deadline per attempt (a trickling server cannot hold a scan), a cap
-on the *decoded* body (a gzip bomb stays small), a redirect limit. Polite: a
-descriptive User-Agent, retries only for GET on 429/5xx/transport errors, with
-capped exponential backoff that honours ``Retry-After``.
+on the *decoded* body that also bounds memory while inflating (a gzip bomb stays
+small), a redirect limit. Polite: a descriptive User-Agent, retries only for GET on
+429/5xx/transport errors, with capped exponential backoff that honours
+``Retry-After``.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import asyncio
 import email.utils
 import socket
 import time
+import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC
@@ -47,7 +49,11 @@ class HttpResponse:
 def make_client(settings: Settings) -> httpx.AsyncClient:
     """One client per run: shared connection pool sized to the concurrency."""
     return httpx.AsyncClient(
-        headers={"User-Agent": settings.user_agent or default_user_agent()},
+        # Only the codings _BoundedDecoder can inflate within the body cap.
+        headers={
+            "User-Agent": settings.user_agent or default_user_agent(),
+            "Accept-Encoding": "gzip, deflate",
+        },
         timeout=httpx.Timeout(settings.timeout),
         limits=httpx.Limits(
             max_connections=settings.concurrency,
@@ -90,6 +96,86 @@ def describe_status(status: int) -> str:
     return f"HTTP {status} {reason}"
 
 
+class _BoundedDecoder:
+    """Undo gzip/deflate content coding without ever holding more than ``limit`` bytes.
+
+    httpx's own decoder inflates each network chunk in one go: 64 kB of a gzip bomb
+    becomes 64 MB in memory before any cap can look at it. Here every inflate call
+    is told how much room is left (``max_length``), so memory stays within the cap
+    whatever the compression ratio.
+    """
+
+    def __init__(self, content_encoding: str, limit: int) -> None:
+        self.limit = limit
+        self.size = 0
+        codings = [c.strip().lower() for c in content_encoding.split(",")]
+        codings = [c for c in codings if c and c != "identity"]
+        # Not asked for, but a body-less answer (a 304) may still name it: only a
+        # body in it is an error.
+        self.unknown = next((c for c in codings if c not in _WBITS), None)
+        # Codings are listed in the order they were applied: undo them last to first.
+        self.codings = [] if self.unknown else codings[::-1]
+        self.stages = [zlib.decompressobj(_WBITS[c]) for c in self.codings]
+        self.started = [False] * len(self.codings)
+
+    def _inflate(self, index: int, data: bytes) -> bytes:
+        room = self.limit - self.size + 1  # one byte over the cap is enough to refuse
+        stage = self.stages[index]
+        out: list[bytes] = []
+        produced = 0
+        pending = data
+        try:
+            while produced < room and not stage.eof:
+                piece = stage.decompress(pending, room - produced)
+                self.started[index] = True
+                produced += len(piece)
+                out.append(piece)
+                pending = stage.unconsumed_tail
+                if stage.eof and stage.unused_data[:2] == b"\x1f\x8b":
+                    # Concatenated gzip members (RFC 1952 allows them): start afresh.
+                    pending = stage.unused_data
+                    stage = self.stages[index] = zlib.decompressobj(_WBITS[self.codings[index]])
+                elif not piece and not pending:
+                    break  # everything consumed and drained: wait for more input
+        except zlib.error as exc:
+            if self.codings[index] != "deflate" or self.started[index]:
+                raise SourceError(f"cannot decode the response: {exc}") from None
+            # "deflate" often arrives without its zlib wrapper (the very first bytes
+            # fail to read as one): read it raw instead.
+            self.codings[index] = "raw-deflate"
+            self.stages[index] = zlib.decompressobj(_WBITS["raw-deflate"])
+            return self._inflate(index, data)
+        return b"".join(out)
+
+    def feed(self, data: bytes) -> bytes:
+        """The decoded bytes of the next raw chunk; SourceError past the cap."""
+        if self.unknown and data:
+            raise SourceError(
+                f"cannot decode the response: unsupported content encoding {self.unknown!r}"
+            )
+        for index in range(len(self.stages)):
+            data = self._inflate(index, data)
+        self.size += len(data)
+        if self.size > self.limit:
+            raise body_too_large(self.limit)
+        return data
+
+
+_WBITS = {
+    "gzip": 16 + zlib.MAX_WBITS,
+    "x-gzip": 16 + zlib.MAX_WBITS,
+    "deflate": zlib.MAX_WBITS,
+    "raw-deflate": -zlib.MAX_WBITS,
+}
+
+
+def body_too_large(limit: int) -> SourceError:
+    return SourceError(
+        f"response larger than {limit:,} bytes: refused "
+        "(raise settings.max_body_bytes if this is expected)"
+    )
+
+
 async def _attempt(
     client: httpx.AsyncClient,
     url: str,
@@ -98,19 +184,21 @@ async def _attempt(
     settings: Settings,
 ) -> HttpResponse:
     started = time.perf_counter()
+    limit = settings.max_body_bytes
+    # One deadline for everything (connect, redirects, headers, body): a server that
+    # trickles a byte a second never trips a read timeout, but it does trip this.
     async with asyncio.timeout(settings.timeout):
         async with client.stream("GET", url, headers=headers, params=params) as resp:
+            decoder = _BoundedDecoder(resp.headers.get("content-encoding", ""), limit)
             chunks: list[bytes] = []
-            size = 0
-            # aiter_bytes yields *decoded* bytes, so the cap bounds what gzip expands to.
-            async for chunk in resp.aiter_bytes():
-                size += len(chunk)
-                if size > settings.max_body_bytes:
-                    raise SourceError(
-                        f"response larger than {settings.max_body_bytes:,} bytes: refused "
-                        "(raise settings.max_body_bytes if this is expected)"
-                    )
-                chunks.append(chunk)
+            wire = 0
+            # Raw bytes, decoded here: the cap bounds what gzip expands to, and so
+            # does memory (see _BoundedDecoder).
+            async for raw in resp.aiter_raw():
+                wire += len(raw)
+                if wire > limit:
+                    raise body_too_large(limit)
+                chunks.append(decoder.feed(raw))
             return HttpResponse(
                 url=str(resp.url),
                 status=resp.status_code,
@@ -148,15 +236,18 @@ async def get(
             if _is_dns_failure(exc):
                 # The name does not resolve: asking again in a second will not change that.
                 raise SourceError(f"cannot resolve the host name: {exc}") from None
-            error = f"cannot connect: {exc or type(exc).__name__}"
+            error = f"cannot connect: {_reason(exc)}"
             delay = None
         except httpx.TimeoutException:
             error = f"timed out after {settings.timeout:g}s"
             delay = None
         except httpx.DecodingError as exc:
             raise SourceError(f"cannot decode the response: {exc}") from None
+        except httpx.RemoteProtocolError as exc:
+            error = f"the server broke off the response: {_reason(exc)}"
+            delay = None
         except httpx.TransportError as exc:
-            error = f"connection failed: {exc or type(exc).__name__}"
+            error = f"connection failed: {_reason(exc)}"
             delay = None
         else:
             if resp.status not in RETRY_STATUSES:
@@ -172,6 +263,24 @@ async def get(
             raise SourceError(error)
         attempt += 1
         await asyncio.sleep(min(MAX_BACKOFF, delay if delay is not None else 0.5 * 2**attempt))
+
+
+def _reason(exc: BaseException) -> str:
+    """The most telling words about a transport failure: httpx often wraps the real
+    cause (a reset connection) in an exception with an empty message."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, ConnectionResetError):
+            return "connection reset by the server"
+        if isinstance(seen, OSError) and seen.strerror:
+            return seen.strerror.lower()
+        seen = seen.__cause__ or seen.__context__
+    seen = exc
+    while seen is not None:
+        if str(seen):
+            return str(seen)
+        seen = seen.__cause__ or seen.__context__
+    return type(exc).__name__
 
 
 def _is_dns_failure(exc: BaseException) -> bool:

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from .errors import MentionwatchError
+from .errors import MentionwatchError, StoreError
 
 
 class LockedError(MentionwatchError):
@@ -28,8 +28,14 @@ def hold(db_path: Path, what: str, *, wait: float = 0.0) -> Iterator[None]:
         yield
         return
     lock_path = db_path.with_name(db_path.name + ".lock")
-    lock_path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        lock_path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as exc:
+        reason = (exc.strerror or str(exc)).lower()
+        where = exc.filename or lock_path
+        hint = " (is the folder read-only?)" if isinstance(exc, PermissionError) else ""
+        raise StoreError(f"{where}: cannot create the lock file: {reason}{hint}") from None
     try:
         deadline = time.monotonic() + wait
         while True:

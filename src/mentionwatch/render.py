@@ -53,11 +53,26 @@ def safe_text(value: Any, *, one_line: bool = True) -> str:
     return s
 
 
+class SafeConsole(Console):
+    """A rich Console that never writes a control character it was handed as text.
+
+    Every plain string printed, or placed in a table cell, passes through
+    ``render_str``: here it loses escape sequences and control characters first
+    (tabs and line breaks stay). Untrusted text should still be wrapped in
+    ``Text(safe_text(...))`` where it is shown (that also keeps rich markup inert);
+    this is the net under that rule, for strings that reach the terminal by another
+    road (a pasted config value in `check`, a message quoting a server).
+    """
+
+    def render_str(self, text: str, **kwargs: Any) -> Text:
+        return super().render_str(safe_text(text, one_line=False), **kwargs)
+
+
 def console(stderr: bool = False) -> Console:
     """A console that colours only a real terminal (and obeys NO_COLOR)."""
     stream = sys.stderr if stderr else sys.stdout
     # soft_wrap: messages keep their own lines (no hard breaks at 80 columns in logs).
-    return Console(file=stream, highlight=False, soft_wrap=True, emoji=False)
+    return SafeConsole(file=stream, highlight=False, soft_wrap=True, emoji=False)
 
 
 def _short(value: Any, width: int) -> str:
@@ -112,7 +127,7 @@ def write_rows(
             if out.isatty():
                 console(stderr=True).print(empty, style="dim")
             return
-        Console(file=out, highlight=False, emoji=False).print(table(rows))
+        SafeConsole(file=out, highlight=False, emoji=False).print(table(rows))
     elif fmt is Format.json:
         json.dump(list(rows), out, ensure_ascii=False, indent=2)
         out.write("\n")
