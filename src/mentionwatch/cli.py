@@ -200,9 +200,22 @@ def mentions(
     ] = None,
     until: Annotated[str | None, typer.Option(help="Published before (same forms).")] = None,
     sentiment: Annotated[str | None, typer.Option(help="positive, neutral or negative.")] = None,
-    status: Annotated[str | None, typer.Option(help="new, open, responded, ignored.")] = None,
+    status: Annotated[
+        str | None, typer.Option(help="new, open, responded, ignored or irrelevant.")
+    ] = None,
+    include_irrelevant: Annotated[
+        bool,
+        typer.Option(
+            "--all",
+            help="Include mentions labelled irrelevant (left out unless --status irrelevant).",
+        ),
+    ] = False,
     search: Annotated[
         str | None, typer.Option(help='Full-text query (SQLite FTS5: words, "phrases", OR, NOT).')
+    ] = None,
+    flag: Annotated[
+        str | None,
+        typer.Option(metavar="NAME", help="Only mentions flagged by this policy rule."),
     ] = None,
     limit: Annotated[int, typer.Option(min=1, help="At most this many, newest first.")] = 50,
     fmt: FormatOpt = None,
@@ -222,6 +235,8 @@ def mentions(
         status=status,
         search=search,
         limit=limit,
+        include_irrelevant=include_irrelevant,
+        flag=flag,
     )
     cfg = optional_config(config)
     with open_store(cfg, db, create=False) as database:
@@ -240,12 +255,15 @@ def show(
     db: DbOpt = None,
     quiet: QuietOpt = False,
 ) -> None:
-    """One mention in full, with the terms that matched and where."""
+    """One mention in full, with the terms that matched and where, its policy flags
+    and its history (status, assignee, notes)."""
     from .explain import render_mention
+    from .inbox import details
 
     cfg = optional_config(config)
     with open_store(cfg, db, create=False) as database:
         record = store.get_mention(database, mention_id)
+        record.update(details(database, record["id"]))
     if fmt in (Format.json, Format.jsonl):
         print(json.dumps(record, ensure_ascii=False, indent=2 if fmt is Format.json else None))
     elif fmt is Format.csv:

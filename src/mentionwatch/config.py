@@ -19,6 +19,7 @@ from .timeutil import parse_duration
 
 if TYPE_CHECKING:
     from .alerts_config import AlertsConfig
+    from .policy_config import InboxConfig, PolicyRule
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +83,8 @@ class Config:
     database: Path | None = None
     email: EmailConfig | None = None
     alerts: AlertsConfig | None = None
+    policy: tuple[PolicyRule, ...] = ()
+    inbox: InboxConfig | None = None
 
 
 # --------------------------------------------------------------------------- loading
@@ -99,7 +102,17 @@ SOURCE_TYPES: dict[str, tuple[str, ...]] = {}
 Validator = Callable[["SourceConfig"], list[tuple[str, str]]]
 SOURCE_VALIDATORS: dict[str, Validator] = {}
 
-TOP_KEYS = ("database", "settings", "brands", "keywords", "email", "sources", "alerts")
+TOP_KEYS = (
+    "database",
+    "settings",
+    "brands",
+    "keywords",
+    "email",
+    "sources",
+    "alerts",
+    "policy",
+    "inbox",
+)
 SETTINGS_KEYS = (
     "concurrency",
     "concurrency_per_host",
@@ -188,6 +201,8 @@ def parse_config(text: str, *, filename: str = "<config>", path: Path | None = N
         raise ConfigError(f"{filename}{line}: invalid YAML: {problem}") from None
     except yaml.YAMLError as exc:
         raise ConfigError(f"{filename}: invalid YAML: {exc}") from None
+    except RecursionError:
+        raise ConfigError(f"{filename}: invalid YAML: nested too deeply") from None
     reader = _Reader(filename)
     data = reader.convert(node, ()) if node is not None else None
     return _build(reader, data, path)
@@ -196,11 +211,23 @@ def parse_config(text: str, *, filename: str = "<config>", path: Path | None = N
 class _Reader:
     """Turns a YAML node tree into plain values, remembering the line of every key path."""
 
+    # Far beyond any real config, and what stops YAML aliases that expand into each
+    # other (a few lines can stand for billions of values) or into themselves.
+    MAX_VALUES = 100_000
+    MAX_DEPTH = 40
+
     def __init__(self, filename: str) -> None:
         self.filename = filename
         self.lines: dict[Path_, int] = {}
+        self.values = 0
 
     def convert(self, node: yaml.Node, at: Path_) -> Any:
+        self.values += 1
+        if self.values > self.MAX_VALUES or len(at) > self.MAX_DEPTH:
+            raise self.error(
+                at[:1],
+                "too large or nested too deeply (YAML aliases that repeat or contain themselves?)",
+            )
         self.lines[at] = node.start_mark.line + 1
         if isinstance(node, yaml.MappingNode):
             out: dict[str, Any] = {}
@@ -320,6 +347,15 @@ def _build(r: _Reader, data: Any, path: Path | None) -> Config:
     alerts = parse_alerts(
         r, data.get("alerts"), brands=[b.name for b in brands], has_email=email is not None
     )
+    from .policy_config import parse_inbox, parse_policy  # late, like alerts_config
+
+    policy = parse_policy(
+        r,
+        data.get("policy"),
+        brands=[b.name for b in brands],
+        alert_rules=[rule.name for rule in alerts.rules] if alerts else (),
+    )
+    inbox = parse_inbox(r, data.get("inbox"))
     return Config(
         path=path,
         brands=brands,
@@ -328,6 +364,8 @@ def _build(r: _Reader, data: Any, path: Path | None) -> Config:
         database=database,
         email=email,
         alerts=alerts,
+        policy=policy,
+        inbox=inbox,
     )
 
 
@@ -352,12 +390,32 @@ def _brands(r: _Reader, data: dict[str, Any]) -> tuple[Brand, ...]:
             if not name:
                 raise r.error((*at, "name"), "empty name")
             if item.get("query") is not None:
-                raise r.error(
-                    (*at, "query"),
-                    "boolean queries are not supported yet; use keywords/require/exclude",
+                if any(item.get(key) is not None for key in ("keywords", "require", "exclude")):
+                    raise r.error(
+                        (*at, "query"),
+                        f"brand {name!r}: give either `query` or keywords/require/exclude, "
+                        "not both",
+                    )
+                query = _expect(r, item["query"], str, (*at, "query"), "a query string")
+                brand = Brand(
+                    name=name,
+                    keywords=(),
+                    query=query.strip(),
+                    respond_within=duration(r, item, "respond_within", at),
                 )
+                # Late import (the matcher imports this module): compiling checks the syntax,
+                # naming the column, and that every term can match, so a bad query is a
+                # config error with its file and line, not a surprise at scan time.
+                from .matcher import compile_brands
+
+                try:
+                    compile_brands([brand])
+                except ConfigError as exc:
+                    raise r.error((*at, "query"), str(exc)) from None
+                brands.append(brand)
+                continue
             if not item.get("keywords"):
-                raise r.error(at, f"brand {name!r} has no keywords")
+                raise r.error(at, f"brand {name!r} has no keywords (nor a query)")
             brands.append(
                 Brand(
                     name=name,

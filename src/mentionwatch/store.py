@@ -8,7 +8,7 @@ import hashlib
 import json
 import sqlite3
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -26,69 +26,169 @@ MAX_TEXT_CHARS = 100_000  # what we keep of a post: enough to re-match, bounded 
 BUSY_TIMEOUT_MS = 30_000  # how long a second writer (cron overlap) waits for the lock
 
 
-def open_db(path: str | Path, *, create: bool = True) -> sqlite_utils.Database:
-    """Open (and create or migrate) the database. Refuses a newer schema untouched."""
+def open_db(
+    path: str | Path, *, create: bool = True, writable: bool = False
+) -> sqlite_utils.Database:
+    """Open (and create or migrate) the database. Refuses a newer schema untouched.
+
+    ``writable``: the caller is about to write (a scan), so a read-only database is
+    refused now, not after a minute of fetching. Without it a read-only database
+    that needs no migration can still be read.
+    """
     p = Path(path)
-    if str(p) != ":memory:":
+    memory = str(p) == ":memory:"
+    if not memory:
         if not create and not p.exists():
             raise StoreError(f"{p}: no database here yet (run `mentionwatch scan` first)")
         try:
             p.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
-            raise StoreError(f"{p}: cannot create the database folder: {exc}") from None
+            reason = (exc.strerror or str(exc)).lower()
+            raise StoreError(f"{p}: cannot create the database folder: {reason}") from None
     try:
         # isolation_level=None: we issue BEGIN/COMMIT ourselves, so nothing commits early.
         conn = sqlite3.connect(str(p), isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000)
-        db = sqlite_utils.Database(conn)
+    except sqlite3.Error as exc:
+        raise StoreError(f"{p}: cannot open the database: {describe_db_error(exc)}") from None
+    db = sqlite_utils.Database(conn)
+    try:
         db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         db.execute("PRAGMA foreign_keys = ON")
-        if str(p) != ":memory:":
+        # Before anything that writes (even the journal mode lives in the file's
+        # header): a newer release's database must stay exactly as it is.
+        _refuse_newer(db, p, _applied(db))
+        if not memory:
             db.execute("PRAGMA journal_mode = WAL")
             # With WAL, NORMAL never corrupts; a power cut may undo the last commits, and
             # as each source's state commits with its mentions, the next scan refetches them.
             db.execute("PRAGMA synchronous = NORMAL")
         _migrate(db, p)
-    except sqlite3.DatabaseError as exc:
-        raise StoreError(f"{p}: cannot open the database: {exc}") from None
+        if writable:
+            _check_writable(db, p)
+    except sqlite3.Error as exc:
+        conn.close()  # no -wal / -shm left behind by a refused open
+        raise StoreError(f"{p}: cannot open the database: {describe_db_error(exc)}") from None
+    except BaseException:
+        conn.close()
+        raise
     return db
 
 
+def _applied(db: sqlite_utils.Database) -> set[str]:
+    """Names of the migrations this database has had (none for a new file)."""
+    found = db.execute(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '_migrations'"
+    ).fetchone()
+    if found is None:
+        return set()
+    return {row[0] for row in db.execute("SELECT name FROM _migrations").fetchall()}
+
+
+def _refuse_newer(db: sqlite_utils.Database, path: Path, done: set[str]) -> None:
+    unknown = done - {name for name, _ in MIGRATIONS}
+    if unknown:
+        raise StoreError(
+            f"{path}: this database was written by a newer mentionwatch "
+            f"(unknown migrations: {', '.join(sorted(unknown))}); upgrade mentionwatch"
+        )
+
+
 def _migrate(db: sqlite_utils.Database, path: Path) -> None:
+    if {name for name, _ in MIGRATIONS} <= _applied(db):
+        return  # up to date: no write lock needed, so readers never wait for a writer
     with transaction(db):
         db.execute("CREATE TABLE IF NOT EXISTS _migrations (name TEXT PRIMARY KEY, applied TEXT)")
-        done = {row[0] for row in db.execute("SELECT name FROM _migrations").fetchall()}
-        known = [name for name, _ in MIGRATIONS]
-        unknown = done - set(known)
-        if unknown:
-            raise StoreError(
-                f"{path}: this database was written by a newer mentionwatch "
-                f"(unknown migrations: {', '.join(sorted(unknown))}); upgrade mentionwatch"
-            )
+        done = _applied(db)  # again, under the write lock: another process may have won
+        _refuse_newer(db, path, done)
         for name, apply in MIGRATIONS:
-            if name not in done:
+            if name in done:
+                continue
+            try:
                 apply(db)
-                db.execute(
-                    "INSERT INTO _migrations (name, applied) VALUES (?, datetime('now'))", [name]
-                )
+            except sqlite3.Error as exc:
+                # All or nothing: the transaction undoes every migration of this open.
+                raise StoreError(
+                    f"{path}: cannot upgrade the database: migration {name} failed: "
+                    f"{describe_db_error(exc)}"
+                ) from None
+            db.execute(
+                "INSERT INTO _migrations (name, applied) VALUES (?, datetime('now'))", [name]
+            )
+
+
+def _check_writable(db: sqlite_utils.Database, path: Path) -> None:
+    """Fail now if writes will fail: a statement that writes nothing still needs the
+    write permission SQLite checks for."""
+    try:
+        with transaction(db):
+            db.execute("DELETE FROM _migrations WHERE 0")
+    except StoreError as exc:
+        raise StoreError(f"{path}: {exc}") from None
+
+
+# SQLite's result codes in words a user can act on (extended codes share the prefix).
+_DB_PROBLEMS = {
+    "SQLITE_READONLY": "the database is read-only (check the permissions of the file "
+    "and of its folder, which must hold the -wal, -shm and .lock files too)",
+    "SQLITE_FULL": "the disk is full",
+    "SQLITE_IOERR": "disk I/O error (is the disk full?)",
+    "SQLITE_CANTOPEN": "cannot open the file (check the path and the folder's permissions)",
+    "SQLITE_PERM": "permission denied",
+    "SQLITE_NOTADB": "not an SQLite database",
+    "SQLITE_CORRUPT": "the database file is damaged (restore a backup)",
+    "SQLITE_BUSY": "the database is locked by another program",
+    "SQLITE_LOCKED": "the database is locked by another program",
+}
+
+
+def _problem(exc: sqlite3.Error) -> str | None:
+    name = str(getattr(exc, "sqlite_errorname", "") or "")
+    for prefix, words in _DB_PROBLEMS.items():
+        if name == prefix or name.startswith(prefix + "_"):
+            return words
+    return None
+
+
+def describe_db_error(exc: sqlite3.Error) -> str:
+    """An SQLite error in words (its own message when it is none of the usual ones)."""
+    return _problem(exc) or str(exc)
+
+
+def _rollback(db: sqlite_utils.Database) -> None:
+    # SQLite may already have rolled back by itself (a full disk, an I/O error): a
+    # second ROLLBACK would fail and hide the error that matters.
+    if db.conn.in_transaction:
+        with suppress(sqlite3.Error):
+            db.execute("ROLLBACK")
 
 
 @contextmanager
 def transaction(db: sqlite_utils.Database) -> Iterator[None]:
-    """BEGIN IMMEDIATE ... COMMIT, or ROLLBACK on any error."""
+    """BEGIN IMMEDIATE ... COMMIT, or ROLLBACK on any error.
+
+    A write the environment refuses (full disk, read-only file, I/O error, a lock
+    held past the busy timeout) becomes a StoreError saying so; other errors pass
+    through unchanged.
+    """
     try:
         db.execute("BEGIN IMMEDIATE")
-    except sqlite3.OperationalError as exc:
-        raise StoreError(f"database is busy or read-only: {exc}") from None
+    except sqlite3.Error as exc:
+        raise StoreError(f"cannot write the database: {describe_db_error(exc)}") from None
     try:
         yield
+    except sqlite3.Error as exc:
+        _rollback(db)
+        if _problem(exc) is None:
+            raise
+        raise StoreError(f"cannot write the database: {describe_db_error(exc)}") from None
     except BaseException:
-        db.execute("ROLLBACK")
+        _rollback(db)
         raise
     try:
         db.execute("COMMIT")
-    except sqlite3.OperationalError as exc:
-        db.execute("ROLLBACK")
-        raise StoreError(f"cannot write the database: {exc}") from None
+    except sqlite3.Error as exc:
+        _rollback(db)
+        raise StoreError(f"cannot write the database: {describe_db_error(exc)}") from None
 
 
 def _hash(*parts: str) -> str:
@@ -304,6 +404,10 @@ class MentionFilter:
     search: str | None = None
     ids: tuple[str, ...] | None = None
     limit: int | None = None
+    # Mentions labelled irrelevant stay stored but leave listings unless asked for:
+    # by this flag, by ``status="irrelevant"``, or by naming their ``ids``.
+    include_irrelevant: bool = False
+    flag: str | None = None  # only mentions this policy rule flagged (mention_flags.rule)
 
 
 def query_mentions(db: sqlite_utils.Database, f: MentionFilter) -> list[dict[str, Any]]:
@@ -316,12 +420,19 @@ def query_mentions(db: sqlite_utils.Database, f: MentionFilter) -> list[dict[str
         (f.sentiment, "m.sentiment_label = ?", f.sentiment),
         (f.status, "m.status = ?", f.status),
         (f.search, "p.rowid IN (SELECT rowid FROM posts_fts WHERE posts_fts MATCH ?)", f.search),
+        (
+            f.flag,
+            "m.id IN (SELECT mention_id FROM mention_flags WHERE rule = ? COLLATE NOCASE)",
+            f.flag,
+        ),
     ]
     where = [clause for given, clause, _ in conditions if given]
     params: list[Any] = [param for given, _, param in conditions if given]
     if f.ids is not None:
         where.append(f"m.id IN ({','.join('?' * len(f.ids))})")
         params.extend(f.ids)
+    elif not f.include_irrelevant and f.status is None:
+        where.append("m.status != 'irrelevant'")
     sql = _SELECT
     if where:
         sql += " WHERE " + " AND ".join(where)
@@ -352,3 +463,38 @@ def get_mention(db: sqlite_utils.Database, ident: str) -> dict[str, Any]:
     if len(rows) > 1 and rows[0]["id"] != ident:
         raise ConfigError(f"id prefix {ident!r} is ambiguous: give more characters")
     return _record(rows[0], extra=True)
+
+
+def resolve_mention_ids(db: sqlite_utils.Database, idents: Sequence[str]) -> list[str]:
+    """Full ids for ids or unambiguous prefixes (as ``get_mention`` takes them), in the
+    order given, each once. Every unknown or ambiguous one is named in one ConfigError,
+    so a command given a bad id writes nothing."""
+    found: list[str] = []
+    problems: list[str] = []
+    for raw in idents:
+        ident = raw.strip().lower()
+        if not ident or not all(c in "0123456789abcdef" for c in ident):
+            problems.append(f"no mention with id {raw!r} (ids are hexadecimal)")
+            continue
+        rows = [
+            r[0]
+            for r in db.execute(
+                "SELECT id FROM mentions WHERE id LIKE ? ORDER BY id LIMIT 2", [ident + "%"]
+            )
+        ]
+        if ident in rows:
+            full = ident
+        elif len(rows) == 1:
+            full = rows[0]
+        else:
+            problems.append(
+                f"id prefix {ident!r} is ambiguous: give more characters"
+                if rows
+                else f"no mention with id {ident!r}"
+            )
+            continue
+        if full not in found:
+            found.append(full)
+    if problems:
+        raise ConfigError("; ".join(problems))
+    return found
