@@ -18,6 +18,7 @@ from .config import (
     _Reader,
     _strings,
     check_url,
+    required_name,
 )
 from .timeutil import parse_duration
 
@@ -158,12 +159,7 @@ def _rule(r: _Reader, item: Any, at: Path_, brands: Sequence[str]) -> Rule:
             (*at, "type"), f"unknown rule type {kind!r}{hint}; known: {', '.join(RULE_TYPES)}"
         )
     _check_keys(r, item, RULE_TYPES[kind], at)
-    name = item.get("name")
-    if name is None:
-        raise r.error(at, "missing `name`")
-    name = str(_expect(r, name, (str, int), (*at, "name"), "a name")).strip()
-    if not name:
-        raise r.error((*at, "name"), "empty name")
+    name = required_name(r, item, at)
     brand = _brand(r, item.get("brand"), (*at, "brand"), brands)
     if kind == "urgent":
         if item.get("terms") is None:

@@ -383,12 +383,7 @@ def _brands(r: _Reader, data: dict[str, Any]) -> tuple[Brand, ...]:
             at: Path_ = ("brands", i)
             _expect(r, item, dict, at, "a mapping with name and keywords")
             _check_keys(r, item, BRAND_KEYS, at)
-            name = item.get("name")
-            if name is None:
-                raise r.error(at, "missing `name`")
-            name = str(_expect(r, name, (str, int), (*at, "name"), "a name")).strip()
-            if not name:
-                raise r.error((*at, "name"), "empty name")
+            name = required_name(r, item, at)
             if item.get("query") is not None:
                 if any(item.get(key) is not None for key in ("keywords", "require", "exclude")):
                     raise r.error(
@@ -433,6 +428,17 @@ def _brands(r: _Reader, data: dict[str, Any]) -> tuple[Brand, ...]:
             raise r.error(("brands", i, "name"), f"duplicate brand name {b.name!r}")
         seen[b.name.casefold()] = i
     return tuple(brands)
+
+
+def required_name(r: _Reader, item: Mapping[str, Any], at: Path_) -> str:
+    """The `name:` every brand, rule and policy needs: present, a string, not blank."""
+    name = item.get("name")
+    if name is None:
+        raise r.error(at, "missing `name`")
+    name = str(_expect(r, name, (str, int), (*at, "name"), "a name")).strip()
+    if not name:
+        raise r.error((*at, "name"), "empty name")
+    return name
 
 
 def duration(r: _Reader, section: Mapping[str, Any], key: str, at: Path_) -> timedelta | None:

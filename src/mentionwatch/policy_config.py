@@ -19,6 +19,7 @@ from .config import (
     _Reader,
     _strings,
     duration,
+    required_name,
 )
 
 Severity = Literal["low", "medium", "high", "critical"]
@@ -100,12 +101,7 @@ def parse_policy(
 def _rule(r: _Reader, item: Any, at: Path_, brands: Sequence[str]) -> PolicyRule:
     _expect(r, item, dict, at, "a mapping with name, severity and terms or authors")
     _check_keys(r, item, POLICY_RULE_KEYS, at)
-    name = item.get("name")
-    if name is None:
-        raise r.error(at, "missing `name`")
-    name = str(_expect(r, name, (str, int), (*at, "name"), "a name")).strip()
-    if not name:
-        raise r.error((*at, "name"), "empty name")
+    name = required_name(r, item, at)
     severity = item.get("severity")
     if severity is None:
         raise r.error(at, f"missing `severity` (one of: {', '.join(SEVERITIES)})")
