@@ -27,7 +27,7 @@ from .clikit import (
     quiet_mode,
 )
 from .errors import ConfigError
-from .explain import _highlighted
+from .explain import highlighted
 from .render import console, safe_text
 from .timeutil import parse_when
 
@@ -205,14 +205,14 @@ def card(record: dict[str, Any], position: int, total: int, current: str | None)
     matched = Text("matched: ", style="bold")
     matched.append(safe_text(", ".join(record.get("matched", []))))
 
-    heading = _highlighted(combined, spans, 0, len(title))
+    heading = highlighted(combined, spans, 0, len(title))
     heading.stylize("bold")
     body_start = len(title) + 1
     in_body = [s for s, _ in spans if s >= body_start]
     start = max(body_start, min(in_body, default=body_start) - _LEAD)
     end = min(len(combined), start + SNIPPET)
     body = Text("…" if start > body_start else "")
-    body.append_text(_highlighted(combined, spans, start, end))
+    body.append_text(highlighted(combined, spans, start, end))
     if end < len(combined):
         body.append("…")
     parts: list[RenderableType] = [head, matched]

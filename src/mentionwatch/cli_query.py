@@ -43,6 +43,7 @@ from .clikit import (
 )
 from .config import Brand, Config
 from .errors import ConfigError
+from .explain import highlighted
 from .matcher import Matcher, compile_brands
 from .models import Match, Span
 from .render import console, safe_text
@@ -381,11 +382,11 @@ def _examples_table(title: str, examples: Sequence[Example], *, brand: bool) -> 
     table.add_column("matched", overflow="fold", max_width=24)
     table.add_column("title, text where it matched, url", overflow="fold", ratio=1)
     for e in examples:
-        where = _highlighted(e.title, e.title_highlights)
+        where = highlighted(e.title, e.title_highlights)
         where.stylize("bold")
         if e.snippet:
             where.append("\n")
-            where.append_text(_highlighted(e.snippet, e.highlights))
+            where.append_text(highlighted(e.snippet, e.highlights))
         where.append("\n")
         where.append(safe_text(e.url), style="dim")
         cells = [Text(e.mention_id[:10] if e.mention_id else "-"), Text(e.label or "")]
@@ -396,17 +397,6 @@ def _examples_table(title: str, examples: Sequence[Example], *, brand: bool) -> 
             where,
         )
     return table
-
-
-def _highlighted(snippet: str, highlights: Sequence[tuple[int, int]]) -> Text:
-    out = Text()
-    pos = 0
-    for s, e in highlights:
-        out.append(safe_text(snippet[pos:s], one_line=False))
-        out.append(safe_text(snippet[s:e], one_line=False), style="bold reverse yellow")
-        pos = e
-    out.append(safe_text(snippet[pos:], one_line=False))
-    return out
 
 
 _TITLES: dict[str, Callable[[Comparison], str]] = {

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from rich.console import Group, RenderableType
@@ -14,11 +15,14 @@ _CONTEXT = 60  # characters either side of a match in the "why" lines
 _MAX_BODY = 5000
 
 
-def _highlighted(source: str, spans: list[tuple[int, int]], start: int, end: int) -> Text:
+def highlighted(
+    source: str, spans: Sequence[tuple[int, int]], start: int = 0, end: int | None = None
+) -> Text:
     """source[start:end] as inert text with the spans inside it highlighted.
 
     Each piece is sanitised on its own so span offsets stay true to the original.
     """
+    end = len(source) if end is None else end
     out = Text()
     pos = start
     for s, e in sorted(spans):
@@ -62,14 +66,14 @@ def render_mention(record: dict[str, Any]) -> RenderableType:
         where = "title" if e <= len(record["title"]) else "text"
         why.append(f"\n  {safe_text(sp['term'])!r} in {where} at {s}-{e}: …")
         a, b = max(0, s - _CONTEXT), min(len(combined), e + _CONTEXT)
-        why.append_text(_one_line(_highlighted(combined, spans, a, b)))
+        why.append_text(_one_line(highlighted(combined, spans, a, b)))
         why.append("…")
 
     title_end = len(record["title"])
     body_end = min(len(combined), title_end + 1 + _MAX_BODY)
-    title = _highlighted(combined, spans, 0, title_end)
+    title = highlighted(combined, spans, 0, title_end)
     title.stylize("bold")
-    body = _highlighted(combined, spans, title_end + 1, body_end)
+    body = highlighted(combined, spans, title_end + 1, body_end)
     if body_end < len(combined):
         body.append(f"\n… ({len(combined) - body_end} more characters)", style="dim")
     return Group(facts, Text(""), why, Text(""), title, body, *_inbox_sections(record))
