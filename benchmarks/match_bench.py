@@ -19,9 +19,9 @@ import sys
 import time
 from collections.abc import Sequence
 
-from mentionwatch import query as q
-from mentionwatch.config import Brand
-from mentionwatch.matcher import compile_brands
+from mentionwatch.analysis.matcher import compile_brands
+from mentionwatch.config import query as q
+from mentionwatch.config.loader import Brand
 
 # Plain words posts are made of (split once; a string keeps the list readable).
 _FILLER_WORDS = (

@@ -13,7 +13,7 @@ ETags, so a repeated request with ``If-None-Match`` gets a 304), and times in on
   re-scan ratio compares against that second run.
 
 Targets: full scan at least 5x faster than the loop, re-scan at least 30x faster. It also
-times ``mentionwatch.feeds.parse_feed`` against ``feedparser.parse`` over the same bodies
+times ``mentionwatch.sources.feeds.parse_feed`` against ``feedparser.parse`` over the same bodies
 (no HTTP) and checks that both see the same entries in every feed.
 
     python benchmarks/scan_bench.py               # 500 feeds x 50 items
@@ -54,8 +54,10 @@ import feedparser
 import sqlite_utils
 from textblob import TextBlob
 
-from mentionwatch import feeds, pipeline, store
-from mentionwatch.config import Config, parse_config
+from mentionwatch import pipeline
+from mentionwatch.config.loader import Config, parse_config
+from mentionwatch.sources import feeds
+from mentionwatch.store import db as store
 
 FULL_TARGET = 5.0
 RESCAN_TARGET = 30.0
@@ -561,7 +563,7 @@ def _print_report(
     print("parsers, same bodies, in-process (no HTTP):")
     paths = ", ".join(f"{k} {v}" for k, v in sorted(parse.parsers.items()))
     print(
-        f"  mentionwatch.feeds.parse_feed : {parse.fast_seconds:8.2f}s "
+        f"  mentionwatch.sources.feeds.parse_feed : {parse.fast_seconds:8.2f}s "
         f"{_rate(parse.entries_fast, parse.fast_seconds)} entries/s  (paths: {paths})"
     )
     print(

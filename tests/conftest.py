@@ -10,10 +10,10 @@ from typing import Any
 
 import pytest
 
-from mentionwatch.config import Brand, Settings, SourceConfig
-from mentionwatch.http import make_client
+from mentionwatch.config.loader import Brand, Settings, SourceConfig
 from mentionwatch.models import FetchResult, SourceState
 from mentionwatch.sources import SourceContext, build
+from mentionwatch.sources.http import make_client
 
 FIXTURES = Path(__file__).parent / "fixtures"
 

@@ -22,15 +22,9 @@ from aiosmtpd.controller import Controller
 from pytest_httpserver import HTTPServer
 from typer.testing import CliRunner
 
-import mentionwatch.cli_alerts  # noqa: F401  (registers the command)
-from mentionwatch import delivery, store
-from mentionwatch.alerts import (
-    backtest,
-    run_alerts,
-    spike_numbers,
-    webhook_payload,
-)
-from mentionwatch.alerts_config import (
+import mentionwatch.cli.alerts  # noqa: F401  (registers the command)
+from mentionwatch.cli import app
+from mentionwatch.config.alerts import (
     AlertDelivery,
     AlertsConfig,
     NegativeRule,
@@ -38,12 +32,14 @@ from mentionwatch.alerts_config import (
     UrgentRule,
     parse_alerts,
 )
-from mentionwatch.cli import app
-from mentionwatch.config import EmailConfig, _Reader, parse_config
+from mentionwatch.config.loader import EmailConfig, _Reader, parse_config
 from mentionwatch.errors import ConfigError
 from mentionwatch.models import Match, RawItem, Sentiment, SourceReport
+from mentionwatch.report import delivery
+from mentionwatch.report.alerts import backtest, run_alerts, spike_numbers, webhook_payload
+from mentionwatch.report.webhook import target_key as webhook_target
+from mentionwatch.store import db as store
 from mentionwatch.timeutil import utcnow
-from mentionwatch.webhook import target_key as webhook_target
 
 runner = CliRunner()
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
@@ -408,7 +404,7 @@ def test_webhook_skips_alerts_older_than_max_age(
 
 
 def test_webhook_payload_lists_at_most_twenty() -> None:
-    from mentionwatch.alerts import Alert
+    from mentionwatch.report.alerts import Alert
 
     many = [
         Alert(i, "r", "urgent", "Acme", str(i), "2026-11-20T12:00:00Z", None, None, "s", {})
@@ -715,7 +711,7 @@ def test_cli_without_alert_rules_is_a_config_error(write_config: Callable[[str],
 
 
 def test_cli_waits_for_a_running_scan(cli_config: Path, tmp_path: Path) -> None:
-    from mentionwatch.locking import hold
+    from mentionwatch.store.locking import hold
 
     with hold(tmp_path / "m.db", "scan"):
         result = runner.invoke(app, ["alerts"])

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from mentionwatch.config import find_config, load_config, parse_config, resolve_db_path
+from mentionwatch.config.loader import find_config, load_config, parse_config, resolve_db_path
 from mentionwatch.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -14,13 +14,13 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-import mentionwatch.cli_digest  # noqa: F401  (registers the command on the shared app)
-from mentionwatch import store
+import mentionwatch.cli.digest  # noqa: F401  (registers the command on the shared app)
 from mentionwatch.cli import app
-from mentionwatch.config import parse_config
-from mentionwatch.digest import build_digest, make_period, priority
-from mentionwatch.digest_render import md_text, render_html, render_markdown, sparkline
+from mentionwatch.config.loader import parse_config
 from mentionwatch.models import Match, RawItem, Sentiment, SourceReport, SourceState, Span
+from mentionwatch.report.digest import build_digest, make_period, priority
+from mentionwatch.report.render import md_text, render_html, render_markdown, sparkline
+from mentionwatch.store import db as store
 
 runner = CliRunner()
 GOLDEN = Path(__file__).parent / "golden"
@@ -389,7 +389,7 @@ def test_terminal_escapes_are_dropped(tmp_path: Path) -> None:
         fetched=NOW - timedelta(hours=1),
     )
     db.close()
-    from mentionwatch.digest_render import render_text
+    from mentionwatch.report.render import render_text
 
     text = render_text(_digest_obj(tmp_path))
     assert "\x1b" not in text
@@ -412,7 +412,7 @@ def test_priority_prefers_negative_reach_and_recent() -> None:
 
 
 def test_sparkline_scales_to_the_peak() -> None:
-    from mentionwatch.digest import VolumeBucket
+    from mentionwatch.report.digest import VolumeBucket
 
     buckets = tuple(VolumeBucket(NOW, c) for c in (0, 1, 4, 8))
     line = sparkline(buckets)
@@ -424,7 +424,7 @@ def test_sparkline_scales_to_the_peak() -> None:
 
 
 def test_terminal_text_is_the_plain_text_styled(tmp_path: Path) -> None:
-    from mentionwatch.digest_render import render_rich, render_text
+    from mentionwatch.report.render import render_rich, render_text
 
     fill_store(tmp_path / "m.db")
     d = _digest_obj(tmp_path)

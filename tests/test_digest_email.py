@@ -16,9 +16,10 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, Session
 from typer.testing import CliRunner
 
-import mentionwatch.cli_digest  # noqa: F401  (registers the command on the shared app)
-from mentionwatch import locking, store
+import mentionwatch.cli.digest  # noqa: F401  (registers the command on the shared app)
 from mentionwatch.cli import app
+from mentionwatch.store import db as store
+from mentionwatch.store import locking
 
 from .test_digest import HOSTILE_TITLE, UNTIL, config_text, fill_store
 

@@ -6,9 +6,9 @@ import types
 
 import pytest
 
-from mentionwatch import extract
 from mentionwatch.errors import SourceError
-from mentionwatch.extract import Page, decode_html, extract_page, parse_selector
+from mentionwatch.sources import extract
+from mentionwatch.sources.extract import Page, decode_html, extract_page, parse_selector
 
 from .conftest import fixture_bytes
 

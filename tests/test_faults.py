@@ -19,9 +19,9 @@ from pathlib import Path
 
 import pytest
 
-from mentionwatch import http
-from mentionwatch.config import Settings
+from mentionwatch.config.loader import Settings
 from mentionwatch.errors import SourceError
+from mentionwatch.sources import http
 
 from .conftest import rss
 from .faultserver import FAULTS, Ctx, FaultServer, feed_handler, respond, run_cli, static, xxe

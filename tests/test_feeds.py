@@ -1,4 +1,4 @@
-"""Tests for mentionwatch.feeds: feed bytes to RawItems, on every path."""
+"""Tests for mentionwatch.sources.feeds: feed bytes to RawItems, on every path."""
 
 from __future__ import annotations
 
@@ -20,7 +20,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mentionwatch.errors import SourceError
-from mentionwatch.feeds import (
+from mentionwatch.models import RawItem
+from mentionwatch.sources.feeds import (
     ParsedFeed,
     _parse_date,
     _parse_fast,
@@ -28,7 +29,6 @@ from mentionwatch.feeds import (
     _Unsure,
     parse_feed,
 )
-from mentionwatch.models import RawItem
 
 FIXTURES = Path(__file__).parent / "fixtures" / "feeds"
 

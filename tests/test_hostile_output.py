@@ -25,9 +25,9 @@ import pytest
 from pytest_httpserver import HTTPServer
 from typer.testing import CliRunner
 
-from mentionwatch import store
 from mentionwatch.cli import app
 from mentionwatch.models import Match, RawItem, Sentiment, SourceReport, SourceState, Span
+from mentionwatch.store import db as store
 from mentionwatch.timeutil import to_iso, utcnow
 
 from .faultserver import run_cli

@@ -13,9 +13,9 @@ import pytest
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
-from mentionwatch import http
-from mentionwatch.config import Settings
+from mentionwatch.config.loader import Settings
 from mentionwatch.errors import SourceError
+from mentionwatch.sources import http
 
 
 def _get(url: str, settings: Settings, **kw: object) -> http.HttpResponse:

@@ -18,14 +18,17 @@ import pytest
 import sqlite_utils
 from typer.testing import CliRunner
 
-from mentionwatch import store
 from mentionwatch.cli import app
-from mentionwatch.cli_inbox import inbox_table
-from mentionwatch.config import parse_config
-from mentionwatch.digest import build_digest, make_period
-from mentionwatch.digest_render import render_text
+from mentionwatch.cli.inbox import inbox_table
+from mentionwatch.config.loader import parse_config
+from mentionwatch.config.policy import PolicyRule, response_target
 from mentionwatch.errors import ConfigError
-from mentionwatch.inbox import (
+from mentionwatch.models import Match, RawItem, Sentiment, SourceReport
+from mentionwatch.report.digest import build_digest, make_period
+from mentionwatch.report.render import render_text
+from mentionwatch.store import db as store
+from mentionwatch.timeutil import from_iso, utcnow
+from mentionwatch.webcare.inbox import (
     INBOX_FIELDS,
     assign,
     history,
@@ -34,10 +37,7 @@ from mentionwatch.inbox import (
     set_status,
     span_text,
 )
-from mentionwatch.models import Match, RawItem, Sentiment, SourceReport
-from mentionwatch.policy import PolicyChecker, flag_mentions
-from mentionwatch.policy_config import PolicyRule, response_target
-from mentionwatch.timeutil import from_iso, utcnow
+from mentionwatch.webcare.policy import PolicyChecker, flag_mentions
 
 runner = CliRunner()
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)

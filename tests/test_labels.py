@@ -17,11 +17,12 @@ import pytest
 import sqlite_utils
 from typer.testing import CliRunner
 
-from mentionwatch import labels, store
-from mentionwatch.alerts import evaluate
-from mentionwatch.alerts_config import AlertsConfig, SpikeRule, UrgentRule
 from mentionwatch.cli import app
+from mentionwatch.config.alerts import AlertsConfig, SpikeRule, UrgentRule
 from mentionwatch.models import Match, RawItem, Sentiment, SourceReport, Span
+from mentionwatch.report.alerts import evaluate
+from mentionwatch.store import db as store
+from mentionwatch.webcare import labels
 
 runner = CliRunner()
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)

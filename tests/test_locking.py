@@ -12,12 +12,12 @@ import pytest
 from typer.testing import CliRunner
 
 from mentionwatch.cli import app
-from mentionwatch.locking import LockedError, hold
+from mentionwatch.store.locking import LockedError, hold
 
 HOLDER = """
 import sys, time
 from pathlib import Path
-from mentionwatch.locking import hold
+from mentionwatch.store.locking import hold
 with hold(Path(sys.argv[1]), "scan"):
     print("locked", flush=True)
     time.sleep(float(sys.argv[2]))

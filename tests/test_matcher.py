@@ -1,4 +1,4 @@
-"""Tests for the matching rules of DESIGN.md, as implemented by mentionwatch.matcher."""
+"""Tests for the matching rules of DESIGN.md, as implemented by mentionwatch.analysis.matcher."""
 
 from __future__ import annotations
 
@@ -6,9 +6,9 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from mentionwatch.config import Brand
+from mentionwatch.analysis.matcher import _FOLD, _Folded, compile_brands
+from mentionwatch.config.loader import Brand
 from mentionwatch.errors import ConfigError
-from mentionwatch.matcher import _FOLD, _Folded, compile_brands
 from mentionwatch.models import Match, Span
 
 

@@ -16,14 +16,14 @@ import sqlite_utils
 from pytest_httpserver import HTTPServer
 from typer.testing import CliRunner
 
-from mentionwatch import store
-from mentionwatch.alerts import alert_text, load_alerts
 from mentionwatch.cli import app
-from mentionwatch.config import parse_config
+from mentionwatch.config.loader import parse_config
+from mentionwatch.config.policy import PolicyRule, author_key
 from mentionwatch.errors import ConfigError
-from mentionwatch.policy import PolicyChecker, catch_up
-from mentionwatch.policy_config import PolicyRule, author_key
+from mentionwatch.report.alerts import alert_text, load_alerts
+from mentionwatch.store import db as store
 from mentionwatch.timeutil import utcnow
+from mentionwatch.webcare.policy import PolicyChecker, catch_up
 
 from .test_inbox import add
 
@@ -351,10 +351,10 @@ def test_without_alerts_flags_are_stored_not_sent(
 
 
 def test_labelled_irrelevant_mentions_do_not_alert(tmp_path: Path) -> None:
-    from mentionwatch.alerts import run_alerts
-    from mentionwatch.alerts_config import AlertsConfig, UrgentRule
-    from mentionwatch.labels import label_mentions
-    from mentionwatch.policy import flag_mentions
+    from mentionwatch.config.alerts import AlertsConfig, UrgentRule
+    from mentionwatch.report.alerts import run_alerts
+    from mentionwatch.webcare.labels import label_mentions
+    from mentionwatch.webcare.policy import flag_mentions
 
     db: sqlite_utils.Database = store.open_db(tmp_path / "m.db")
     checker = PolicyChecker([PolicyRule("confidential", "high", terms=("falcon",))])

@@ -1,5 +1,6 @@
-"""Tests for the boolean query language: parsing (mentionwatch.query), matching with a query
-(mentionwatch.matcher), the config key `query:`, search terms, and `mentionwatch test-query`."""
+"""Tests for the boolean query language: parsing (mentionwatch.config.query), matching with a query
+(mentionwatch.analysis.matcher), the config key `query:`, search terms, and
+`mentionwatch test-query`."""
 
 from __future__ import annotations
 
@@ -14,13 +15,13 @@ from hypothesis import strategies as st
 from pytest_httpserver import HTTPServer
 from typer.testing import CliRunner
 
-from mentionwatch import query as q
+from mentionwatch.analysis.matcher import compile_brands
 from mentionwatch.cli import app
-from mentionwatch.config import Brand, Settings, load_config
+from mentionwatch.config import query as q
+from mentionwatch.config.loader import Brand, Settings, load_config
+from mentionwatch.config.query import QuerySyntaxError, parse_query, render
 from mentionwatch.errors import ConfigError
-from mentionwatch.matcher import compile_brands
 from mentionwatch.models import Match, Span
-from mentionwatch.query import QuerySyntaxError, parse_query, render
 from mentionwatch.sources import SourceContext
 from mentionwatch.textutil import html_to_text
 
@@ -872,6 +873,6 @@ def test_scan_with_a_query_brand_records_and_explains_the_terms(
     ],
 )
 def test_search_cover_is_what_every_match_contains(query: str, cover: list[str]) -> None:
-    from mentionwatch.query import search_cover
+    from mentionwatch.config.query import search_cover
 
     assert [t.text for t in search_cover(parse_query(query))] == cover

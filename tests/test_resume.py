@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from mentionwatch.migrations import MIGRATIONS
+from mentionwatch.store.migrations import MIGRATIONS
 
 from .conftest import rss
 from .faultserver import FaultServer, feed_handler, run_cli, start_cli, wait_for
@@ -146,7 +146,7 @@ def test_killed_scans_resume_without_loss_or_duplicates(
 # written but not committed. Real code all the way; only the moment of death is chosen.
 DIE_INSIDE = """
 import os, signal, sys
-from mentionwatch import store
+from mentionwatch.store import db as store
 real, calls = store._save_state, []
 def save_state_then_die(*args, **kwargs):
     real(*args, **kwargs)

@@ -12,9 +12,10 @@ from pytest_httpserver import HTTPServer
 from typer.testing import CliRunner
 from werkzeug import Request, Response
 
-from mentionwatch import pipeline, store
+from mentionwatch import pipeline
 from mentionwatch.cli import app
-from mentionwatch.config import load_config
+from mentionwatch.config.loader import load_config
+from mentionwatch.store import db as store
 from mentionwatch.urls import canonical_url
 
 from .conftest import rss

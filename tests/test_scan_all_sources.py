@@ -13,9 +13,9 @@ from pathlib import Path
 from pytest_httpserver import HTTPServer
 from typer.testing import CliRunner
 
-from mentionwatch import store
 from mentionwatch.cli import app
 from mentionwatch.sources import REGISTRY
+from mentionwatch.store import db as store
 
 from .conftest import fixture_bytes
 

@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import pytest
 
+from mentionwatch.analysis.sentiment import analyze, focus, label_for
 from mentionwatch.models import Span
-from mentionwatch.sentiment import analyze, focus, label_for
 
 
 @pytest.mark.parametrize(

@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 from pytest_httpserver import HTTPServer
 
-from mentionwatch import extract
 from mentionwatch.errors import SourceError
 from mentionwatch.models import RawItem, SourceState
+from mentionwatch.sources import extract
 
 from .conftest import fetch_with, fixture_bytes
 
@@ -368,7 +368,7 @@ def test_trafilatura_extractor(httpserver: HTTPServer) -> None:
     ],
 )
 def test_bad_option_is_a_config_error(source: str, message: str) -> None:
-    from mentionwatch.config import parse_config
+    from mentionwatch.config.loader import parse_config
     from mentionwatch.errors import ConfigError
 
     with pytest.raises(ConfigError, match=rf"^c\.yaml:3: {message}"):
@@ -376,7 +376,7 @@ def test_bad_option_is_a_config_error(source: str, message: str) -> None:
 
 
 def test_good_config_parses() -> None:
-    from mentionwatch.config import parse_config
+    from mentionwatch.config.loader import parse_config
 
     config = parse_config(
         "keywords: [Acme]\nsources:\n"

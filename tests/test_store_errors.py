@@ -18,11 +18,11 @@ import pytest
 import sqlite_utils
 from typer.testing import CliRunner
 
-from mentionwatch import store
 from mentionwatch.cli import app
 from mentionwatch.errors import StoreError
-from mentionwatch.migrations import MIGRATIONS
 from mentionwatch.models import Match, RawItem, Sentiment, SourceReport, SourceState, Span
+from mentionwatch.store import db as store
+from mentionwatch.store.migrations import MIGRATIONS
 
 from .conftest import rss
 from .faultserver import FaultServer, feed_handler

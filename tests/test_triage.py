@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from mentionwatch import store
 from mentionwatch.cli import app
+from mentionwatch.store import db as store
 from mentionwatch.timeutil import utcnow
 
 from .test_inbox import add

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 import pytest
 from pytest_httpserver import HTTPServer
 
-from mentionwatch.webhook import WebhookError, describe_url, post_json, target_key
+from mentionwatch.report.webhook import WebhookError, describe_url, post_json, target_key
 
 SECRET_PATH = "/services/T000/B000/XXXXsecretXXXX"
 

@@ -11,7 +11,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib.resources import files
 from typing import Any, ClassVar
 
-from .config import Config, parse_config
+from .config.loader import Config, parse_config
 
 _TYPES = {
     ".xml": "application/rss+xml",

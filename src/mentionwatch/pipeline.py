@@ -13,15 +13,16 @@ from urllib.parse import urlsplit
 import httpx
 import sqlite_utils
 
-from . import policy, store
 from . import sources as adapters
-from .config import Config, SourceConfig
+from .analysis.matcher import Matcher, compile_brands
+from .analysis.sentiment import analyze
+from .config.loader import Config, SourceConfig
 from .errors import ConfigError, SourceError
-from .http import make_client
-from .matcher import Matcher, compile_brands
 from .models import FetchResult, Match, RawItem, RunReport, SourceReport, SourceState
-from .sentiment import analyze
+from .sources.http import make_client
+from .store import db as store
 from .timeutil import utcnow
+from .webcare import policy
 
 ProgressCallback = Callable[[SourceReport], None]
 

@@ -7,7 +7,7 @@ from typing import ClassVar, Protocol
 
 import httpx
 
-from ..config import Brand, Settings, SourceConfig, register_source_type
+from ..config.loader import Brand, Settings, SourceConfig, register_source_type
 from ..models import FetchResult, SourceState
 
 
@@ -29,7 +29,7 @@ class SourceContext:
         The remote search only narrows the haystack; our matcher still decides what
         is a mention, so a looser remote query costs requests, never precision.
         """
-        from ..query import parse_query, search_cover
+        from ..config.query import parse_query, search_cover
 
         seen: dict[str, str] = {}
         for brand in self.brands:

@@ -23,11 +23,11 @@ from urllib.parse import parse_qs, quote, urlencode, urlsplit
 
 import httpx
 
-from ..config import SourceConfig
+from ..config.loader import SourceConfig
 from ..models import FetchResult, RawItem, SourceState
-from ._feedpoll import element_text, local_name, poll_feeds
 from .base import SourceContext, register
 from .common import api_root
+from .feedpoll import element_text, local_name, poll_feeds
 
 API: Final = "https://www.bing.com"
 SEARCH_PATH: Final = "/news/search"

@@ -12,11 +12,11 @@ from typing import Any
 
 import httpx
 
-from .. import http
-from ..config import Settings, SourceConfig
+from ..config.loader import Settings, SourceConfig
 from ..errors import SourceError
 from ..models import FetchResult, RawItem, SourceState
 from ..textutil import html_to_text
+from . import http
 
 __all__ = [
     "api_root",

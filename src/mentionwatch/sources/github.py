@@ -26,11 +26,11 @@ from typing import Any, ClassVar
 
 import httpx
 
-from .. import http
-from ..config import SourceConfig
+from ..config.loader import SourceConfig
 from ..errors import SourceError
 from ..models import FetchResult, RawItem, SourceState
 from ..textutil import normalize_space
+from . import http
 from .base import SourceContext, register
 from .common import api_root, counters, dump_cursor, env_secret, json_body, load_cursor, parse_time
 

@@ -17,10 +17,10 @@ from typing import Any, ClassVar
 
 import httpx
 
-from .. import http
-from ..config import SourceConfig
+from ..config.loader import SourceConfig
 from ..errors import SourceError
 from ..models import FetchResult, RawItem, SourceState
+from . import http
 from .base import SourceContext, register
 from .common import (
     api_root,

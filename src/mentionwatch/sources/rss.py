@@ -7,12 +7,12 @@ from typing import ClassVar
 
 import httpx
 
-from .. import http
-from ..config import SourceConfig
+from ..config.loader import SourceConfig
 from ..errors import SourceError
-from ..feeds import parse_feed
 from ..models import FetchResult, SourceState
+from . import http
 from .base import SourceContext, register
+from .feeds import parse_feed
 
 INLINE_PARSE_BYTES = 256 * 1024
 

@@ -30,10 +30,13 @@ from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
-from .. import http
-from ..config import SourceConfig
+from ..config.loader import SourceConfig
 from ..errors import SourceError
-from ..extract import (
+from ..models import FetchResult, RawItem, SourceState
+from . import http
+from .base import SourceContext, register
+from .common import dump_cursor, load_cursor, parse_time
+from .extract import (
     Extractor,
     Page,
     Selector,
@@ -43,9 +46,6 @@ from ..extract import (
     plain_text_page,
     trafilatura_status,
 )
-from ..models import FetchResult, RawItem, SourceState
-from .base import SourceContext, register
-from .common import dump_cursor, load_cursor, parse_time
 
 EXTRACTORS: Final = ("auto", "builtin", "trafilatura")
 # The built-in extractor is the default: on our fixtures it kept headlines and

@@ -25,11 +25,11 @@ from urllib.parse import quote
 
 import httpx
 
-from ..config import SourceConfig
+from ..config.loader import SourceConfig
 from ..models import FetchResult, RawItem, SourceState
-from ._feedpoll import element_text, local_name, poll_feeds
 from .base import SourceContext, register
 from .common import api_root, counters
+from .feedpoll import element_text, local_name, poll_feeds
 
 API: Final = "https://www.youtube.com"
 FEED_PATH: Final = "/feeds/videos.xml"

@@ -1,0 +1,185 @@
+"""What every command shares: the Typer app, the global options, error handling,
+config and database opening. Command modules import from here and add commands."""
+
+from __future__ import annotations
+
+import functools
+import os
+import sqlite3
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, nullcontext
+from pathlib import Path
+from typing import Annotated, Any, NoReturn, ParamSpec, TypeVar
+
+import typer
+
+from .. import __version__
+from ..config.loader import Config, find_config, load_config, resolve_db_path
+from ..errors import ConfigError, MentionwatchError
+from ..store import db as store
+from ..store import locking
+from .output import Format, console, safe_text
+
+app = typer.Typer(
+    name="mentionwatch",
+    help="Watch what is said about your brands: scan feeds and APIs, store mentions in SQLite.",
+    no_args_is_help=True,
+    rich_markup_mode=None,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+ConfigOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--config",
+        "-c",
+        help="Config file. Default: $MENTIONWATCH_CONFIG, ./mentionwatch.yaml, "
+        "then the user config dir.",
+        show_default=False,
+    ),
+]
+DbOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--db",
+        help="SQLite database. Default: the config's `database:`, $MENTIONWATCH_DB, "
+        "then the user data dir.",
+        show_default=False,
+    ),
+]
+QuietOpt = Annotated[
+    bool, typer.Option("--quiet", "-q", help="Print nothing for people; data and errors only.")
+]
+WaitOpt = Annotated[
+    float,
+    typer.Option(
+        "--wait",
+        min=0,
+        help="If another mentionwatch run holds the database, wait up to this many "
+        "seconds for it (default: exit at once with a message).",
+    ),
+]
+FormatOpt = Annotated[
+    Format | None,
+    typer.Option(
+        "--format",
+        "-f",
+        help="table (people), json (one array), jsonl (one object a line) or csv.",
+        show_default=False,
+    ),
+]
+
+
+class Globals:
+    """Options given before the command (`mentionwatch -c x.yaml scan`)."""
+
+    config: Path | None = None
+    db: Path | None = None
+    quiet: bool = False
+
+
+GLOBALS = Globals()
+
+
+def _version(value: bool) -> None:
+    if value:
+        print(f"mentionwatch {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    config: ConfigOpt = None,
+    db: DbOpt = None,
+    quiet: QuietOpt = False,
+    version: Annotated[
+        bool | None,
+        typer.Option("--version", callback=_version, is_eager=True, help="Show the version."),
+    ] = None,
+) -> None:
+    GLOBALS.config, GLOBALS.db, GLOBALS.quiet = config, db, quiet
+
+
+def handle_errors(func: Callable[P, R]) -> Callable[P, R]:
+    """Our errors become one line on stderr and an exit code, never a traceback."""
+
+    @functools.wraps(func)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return func(*args, **kwargs)
+        except ConfigError as exc:
+            _fail(str(exc), 2)
+        except MentionwatchError as exc:
+            _fail(str(exc), 1)
+        except KeyboardInterrupt:
+            _fail("interrupted", 130)
+        except BrokenPipeError:
+            # `mentionwatch mentions | head`: the reader left; that is not an error.
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            raise typer.Exit(0) from None
+        except sqlite3.Error as exc:
+            # Whatever SQLite says outside store.transaction (a read on a full or
+            # damaged disk...) is still about the database, not a bug to trace.
+            _fail(f"database error: {store.describe_db_error(exc)}", 1)
+        except OSError as exc:
+            # The environment said no (a folder that cannot be written...): say what.
+            where = f"{exc.filename}: " if exc.filename else ""
+            _fail(f"{where}{(exc.strerror or str(exc)).lower()}", 1)
+
+    return wrapper
+
+
+def _fail(message: str, code: int) -> NoReturn:
+    console(stderr=True).print(f"error: {safe_text(message)}", style="bold red", markup=False)
+    raise typer.Exit(code)
+
+
+def quiet_mode(quiet: bool) -> bool:
+    return quiet or GLOBALS.quiet
+
+
+def load(explicit: Path | None) -> Config:
+    return load_config(find_config(explicit or GLOBALS.config))
+
+
+def optional_config(explicit: Path | None) -> Config | None:
+    """The config when one is named or found; reading commands work without one."""
+    path = explicit or GLOBALS.config
+    try:
+        found = find_config(path)
+    except ConfigError:
+        return None
+    return load_config(found)
+
+
+@contextmanager
+def open_store(
+    config: Config | None,
+    db: Path | None,
+    *,
+    create: bool = True,
+    lock: str | None = None,
+    wait: float = 0.0,
+) -> Iterator[Any]:
+    """The database, opened (and migrated). With ``lock`` (what this run is, e.g.
+    "scan"), only while no other writing run holds it: see locking.hold."""
+    path = resolve_db_path(config, db or GLOBALS.db)
+    if str(path) != ":memory:" and (path.name in ("", ".", "..") or path.is_dir()):
+        raise ConfigError(f"{path}: is a folder; --db (or `database:`) names the database file")
+    with locking.hold(path, lock, wait=wait) if lock else nullcontext():
+        database = store.open_db(path, create=create, writable=lock is not None)
+        try:
+            yield database
+        finally:
+            database.close()
+
+
+def for_people(quiet: bool) -> bool:
+    """Progress and summaries: only for a person at a terminal."""
+    return not quiet_mode(quiet) and sys.stderr.isatty()

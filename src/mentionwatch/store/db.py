@@ -1,0 +1,500 @@
+"""The SQLite store: the only place that opens and migrates the database, and the
+reads and writes every command shares. Each source's mentions and its new state
+are written in one transaction, so a cursor never moves past unsaved mentions."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import sqlite_utils
+
+from ..errors import ConfigError, StoreError
+from ..models import Match, RawItem, Sentiment, SourceReport, SourceState
+from ..timeutil import to_iso
+from ..urls import canonical_url
+from .migrations import MIGRATIONS
+
+MAX_TEXT_CHARS = 100_000  # what we keep of a post: enough to re-match, bounded on disk
+BUSY_TIMEOUT_MS = 30_000  # how long a second writer (cron overlap) waits for the lock
+
+
+def open_db(
+    path: str | Path, *, create: bool = True, writable: bool = False
+) -> sqlite_utils.Database:
+    """Open (and create or migrate) the database. Refuses a newer schema untouched.
+
+    ``writable``: the caller is about to write (a scan), so a read-only database is
+    refused now, not after a minute of fetching. Without it a read-only database
+    that needs no migration can still be read.
+    """
+    p = Path(path)
+    memory = str(p) == ":memory:"
+    if not memory:
+        if not create and not p.exists():
+            raise StoreError(f"{p}: no database here yet (run `mentionwatch scan` first)")
+        try:
+            p.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            reason = (exc.strerror or str(exc)).lower()
+            raise StoreError(f"{p}: cannot create the database folder: {reason}") from None
+    try:
+        # isolation_level=None: we issue BEGIN/COMMIT ourselves, so nothing commits early.
+        conn = sqlite3.connect(str(p), isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000)
+    except sqlite3.Error as exc:
+        raise StoreError(f"{p}: cannot open the database: {describe_db_error(exc)}") from None
+    db = sqlite_utils.Database(conn)
+    try:
+        db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        db.execute("PRAGMA foreign_keys = ON")
+        # Before anything that writes (even the journal mode lives in the file's
+        # header): a newer release's database must stay exactly as it is.
+        _refuse_newer(db, p, _applied(db))
+        if not memory:
+            db.execute("PRAGMA journal_mode = WAL")
+            # With WAL, NORMAL never corrupts; a power cut may undo the last commits, and
+            # as each source's state commits with its mentions, the next scan refetches them.
+            db.execute("PRAGMA synchronous = NORMAL")
+        _migrate(db, p)
+        if writable:
+            _check_writable(db, p)
+    except sqlite3.Error as exc:
+        conn.close()  # no -wal / -shm left behind by a refused open
+        raise StoreError(f"{p}: cannot open the database: {describe_db_error(exc)}") from None
+    except BaseException:
+        conn.close()
+        raise
+    return db
+
+
+def _applied(db: sqlite_utils.Database) -> set[str]:
+    """Names of the migrations this database has had (none for a new file)."""
+    found = db.execute(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '_migrations'"
+    ).fetchone()
+    if found is None:
+        return set()
+    return {row[0] for row in db.execute("SELECT name FROM _migrations").fetchall()}
+
+
+def _refuse_newer(db: sqlite_utils.Database, path: Path, done: set[str]) -> None:
+    unknown = done - {name for name, _ in MIGRATIONS}
+    if unknown:
+        raise StoreError(
+            f"{path}: this database was written by a newer mentionwatch "
+            f"(unknown migrations: {', '.join(sorted(unknown))}); upgrade mentionwatch"
+        )
+
+
+def _migrate(db: sqlite_utils.Database, path: Path) -> None:
+    if {name for name, _ in MIGRATIONS} <= _applied(db):
+        return  # up to date: no write lock needed, so readers never wait for a writer
+    with transaction(db):
+        db.execute("CREATE TABLE IF NOT EXISTS _migrations (name TEXT PRIMARY KEY, applied TEXT)")
+        done = _applied(db)  # again, under the write lock: another process may have won
+        _refuse_newer(db, path, done)
+        for name, apply in MIGRATIONS:
+            if name in done:
+                continue
+            try:
+                apply(db)
+            except sqlite3.Error as exc:
+                # All or nothing: the transaction undoes every migration of this open.
+                raise StoreError(
+                    f"{path}: cannot upgrade the database: migration {name} failed: "
+                    f"{describe_db_error(exc)}"
+                ) from None
+            db.execute(
+                "INSERT INTO _migrations (name, applied) VALUES (?, datetime('now'))", [name]
+            )
+
+
+def _check_writable(db: sqlite_utils.Database, path: Path) -> None:
+    """Fail now if writes will fail: a statement that writes nothing still needs the
+    write permission SQLite checks for."""
+    try:
+        with transaction(db):
+            db.execute("DELETE FROM _migrations WHERE 0")
+    except StoreError as exc:
+        raise StoreError(f"{path}: {exc}") from None
+
+
+# SQLite's result codes in words a user can act on (extended codes share the prefix).
+_DB_PROBLEMS = {
+    "SQLITE_READONLY": "the database is read-only (check the permissions of the file "
+    "and of its folder, which must hold the -wal, -shm and .lock files too)",
+    "SQLITE_FULL": "the disk is full",
+    "SQLITE_IOERR": "disk I/O error (is the disk full?)",
+    "SQLITE_CANTOPEN": "cannot open the file (check the path and the folder's permissions)",
+    "SQLITE_PERM": "permission denied",
+    "SQLITE_NOTADB": "not an SQLite database",
+    "SQLITE_CORRUPT": "the database file is damaged (restore a backup)",
+    "SQLITE_BUSY": "the database is locked by another program",
+    "SQLITE_LOCKED": "the database is locked by another program",
+}
+
+
+def _problem(exc: sqlite3.Error) -> str | None:
+    name = str(getattr(exc, "sqlite_errorname", "") or "")
+    for prefix, words in _DB_PROBLEMS.items():
+        if name == prefix or name.startswith(prefix + "_"):
+            return words
+    return None
+
+
+def describe_db_error(exc: sqlite3.Error) -> str:
+    """An SQLite error in words (its own message when it is none of the usual ones)."""
+    return _problem(exc) or str(exc)
+
+
+def _rollback(db: sqlite_utils.Database) -> None:
+    # SQLite may already have rolled back by itself (a full disk, an I/O error): a
+    # second ROLLBACK would fail and hide the error that matters.
+    if db.conn.in_transaction:
+        with suppress(sqlite3.Error):
+            db.execute("ROLLBACK")
+
+
+@contextmanager
+def transaction(db: sqlite_utils.Database) -> Iterator[None]:
+    """BEGIN IMMEDIATE ... COMMIT, or ROLLBACK on any error.
+
+    A write the environment refuses (full disk, read-only file, I/O error, a lock
+    held past the busy timeout) becomes a StoreError saying so; other errors pass
+    through unchanged.
+    """
+    try:
+        db.execute("BEGIN IMMEDIATE")
+    except sqlite3.Error as exc:
+        raise StoreError(f"cannot write the database: {describe_db_error(exc)}") from None
+    try:
+        yield
+    except sqlite3.Error as exc:
+        _rollback(db)
+        if _problem(exc) is None:
+            raise
+        raise StoreError(f"cannot write the database: {describe_db_error(exc)}") from None
+    except BaseException:
+        _rollback(db)
+        raise
+    try:
+        db.execute("COMMIT")
+    except sqlite3.Error as exc:
+        _rollback(db)
+        raise StoreError(f"cannot write the database: {describe_db_error(exc)}") from None
+
+
+def _hash(*parts: str) -> str:
+    return hashlib.sha1("\x00".join(parts).encode("utf-8"), usedforsecurity=False).hexdigest()[:16]
+
+
+def post_key(source: str, item: RawItem) -> str:
+    """One key per post: its canonical URL when it has one, else source + external id."""
+    if item.url:
+        return _hash("url", canonical_url(item.url))
+    return _hash("id", source, item.external_id)
+
+
+def mention_key(post_id: str, brand: str) -> str:
+    return _hash(post_id, brand.casefold())
+
+
+# ------------------------------------------------------------------ source state
+
+
+def load_states(db: sqlite_utils.Database) -> dict[str, SourceState]:
+    rows = db.execute("SELECT name, etag, last_modified, cursor FROM sources").fetchall()
+    return {r[0]: SourceState(etag=r[1], last_modified=r[2], cursor=r[3]) for r in rows}
+
+
+@dataclass(frozen=True, slots=True)
+class NewMention:
+    post_id: str  # post_key(source, item), computed once by the caller
+    item: RawItem
+    match: Match
+    sentiment: Sentiment
+
+
+def existing_mentions(db: sqlite_utils.Database, ids: Sequence[str]) -> set[str]:
+    found: set[str] = set()
+    for i in range(0, len(ids), 500):  # stay under SQLite's bound-parameter limit
+        chunk = list(ids[i : i + 500])
+        marks = ",".join("?" * len(chunk))
+        found.update(
+            r[0]
+            for r in db.execute(f"SELECT id FROM mentions WHERE id IN ({marks})", chunk)  # noqa: S608
+        )
+    return found
+
+
+def save_source_run(
+    db: sqlite_utils.Database,
+    *,
+    source: str,
+    source_type: str,
+    mentions: Sequence[NewMention],
+    state: SourceState | None,
+    report: SourceReport,
+    fetched: datetime,
+) -> list[str]:
+    """Store one source's new mentions and its state together. Returns new mention ids."""
+    now = to_iso(fetched)
+    new_ids: list[str] = []
+    with transaction(db):
+        for nm in mentions:
+            item, pid = nm.item, nm.post_id
+            db.execute(
+                """INSERT OR IGNORE INTO posts (id, url, canonical_url, external_id, source,
+                   source_type, title, text, author, published, fetched, lang, counters, reach)
+                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                [
+                    pid,
+                    item.url,
+                    canonical_url(item.url) if item.url else None,
+                    item.external_id,
+                    source,
+                    source_type,
+                    item.title[:MAX_TEXT_CHARS],
+                    item.text[:MAX_TEXT_CHARS],
+                    item.author,
+                    to_iso(item.published),
+                    now,
+                    item.lang,
+                    json.dumps(dict(item.counters)) if item.counters else None,
+                    item.reach,
+                ],
+            )
+            mid = mention_key(pid, nm.match.brand)
+            cur = db.execute(
+                """INSERT OR IGNORE INTO mentions (id, post_id, brand, matched, spans, sentiment,
+                   sentiment_label, sentiment_engine, status, created)
+                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'new', ?)""",
+                [
+                    mid,
+                    pid,
+                    nm.match.brand,
+                    json.dumps(list(nm.match.terms), ensure_ascii=False),
+                    json.dumps([[s.start, s.end, s.term] for s in nm.match.spans]),
+                    nm.sentiment.score,
+                    nm.sentiment.label,
+                    nm.sentiment.engine,
+                    now,
+                ],
+            )
+            if cur.rowcount:
+                new_ids.append(mid)
+        _save_state(db, source, source_type, state, report, now, len(new_ids))
+    return new_ids
+
+
+def save_source_states(
+    db: sqlite_utils.Database,
+    runs: Sequence[tuple[str, str, SourceState | None, SourceReport]],
+    fetched: datetime,
+) -> None:
+    """Health and state of sources that produced no mentions (304s, errors), in one
+    transaction: nothing to keep atomic with, and 500 commits cost more than the fetches."""
+    now = to_iso(fetched)
+    with transaction(db):
+        for name, source_type, state, report in runs:
+            _save_state(db, name, source_type, state, report, now, 0)
+
+
+def _save_state(
+    db: sqlite_utils.Database,
+    name: str,
+    source_type: str,
+    state: SourceState | None,
+    report: SourceReport,
+    now: str | None,
+    new_mentions: int,
+) -> None:
+    db.execute("INSERT OR IGNORE INTO sources (name, type) VALUES (?, ?)", [name, source_type])
+    fields: dict[str, Any] = {
+        "type": source_type,
+        "last_run": now,
+        "last_status": report.status,
+        "last_items": report.items,
+        "last_mentions": new_mentions,
+        "last_seconds": round(report.seconds, 3),
+    }
+    if state is not None:  # an error keeps the old ETag/cursor: nothing was stored
+        fields.update(etag=state.etag, last_modified=state.last_modified, cursor=state.cursor)
+    if report.status == "error":
+        fields.update(last_error=report.error, last_error_at=now)
+    else:
+        fields.update(last_success=now)
+    assignments = ", ".join(f"{k} = ?" for k in fields)
+    db.execute(f"UPDATE sources SET {assignments} WHERE name = ?", [*fields.values(), name])  # noqa: S608
+    db.execute(
+        """INSERT INTO source_runs (source, type, status, items, new_mentions, error, seconds, at)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?)""",
+        [
+            name,
+            source_type,
+            report.status,
+            report.items,
+            new_mentions,
+            report.error,
+            round(report.seconds, 3),
+            now,
+        ],
+    )
+
+
+def record_run(
+    db: sqlite_utils.Database,
+    started: datetime,
+    finished: datetime,
+    sources: int,
+    failed: int,
+    new_mentions: int,
+) -> None:
+    with transaction(db):
+        db.execute(
+            "INSERT INTO runs (started, finished, sources, failed, new_mentions)"
+            " VALUES (?, ?, ?, ?, ?)",
+            [to_iso(started), to_iso(finished), sources, failed, new_mentions],
+        )
+
+
+def source_health(db: sqlite_utils.Database) -> dict[str, dict[str, Any]]:
+    return {row["name"]: row for row in db.query("SELECT * FROM sources")}
+
+
+# ------------------------------------------------------------------ reading mentions
+
+_SELECT = """
+SELECT m.id, m.brand, p.source, p.source_type, p.url, p.title, p.text, p.author,
+       p.published, p.fetched, m.sentiment, m.sentiment_label, p.lang, m.matched,
+       m.status, p.reach, m.spans, m.sentiment_engine, p.counters
+FROM mentions m JOIN posts p ON p.id = m.post_id
+"""
+RECORD_FIELDS = (
+    "id", "brand", "source", "source_type", "url", "title", "text", "author", "published",
+    "fetched", "sentiment", "sentiment_label", "lang", "matched", "status", "reach",
+)  # fmt: skip
+
+
+def _record(row: dict[str, Any], *, extra: bool = False) -> dict[str, Any]:
+    rec = {k: row[k] for k in RECORD_FIELDS}
+    rec["matched"] = json.loads(row["matched"])
+    if extra:
+        rec["spans"] = [{"start": s, "end": e, "term": t} for s, e, t in json.loads(row["spans"])]
+        rec["sentiment_engine"] = row["sentiment_engine"]
+        rec["counters"] = json.loads(row["counters"]) if row["counters"] else {}
+    return rec
+
+
+@dataclass(frozen=True, slots=True)
+class MentionFilter:
+    brand: str | None = None
+    source: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    sentiment: str | None = None
+    status: str | None = None
+    search: str | None = None
+    ids: tuple[str, ...] | None = None
+    limit: int | None = None
+    # Mentions labelled irrelevant stay stored but leave listings unless asked for:
+    # by this flag, by ``status="irrelevant"``, or by naming their ``ids``.
+    include_irrelevant: bool = False
+    flag: str | None = None  # only mentions this policy rule flagged (mention_flags.rule)
+
+
+def query_mentions(db: sqlite_utils.Database, f: MentionFilter) -> list[dict[str, Any]]:
+    """Mention records, newest first (by published time, else fetch time)."""
+    conditions: list[tuple[object, str, Any]] = [
+        (f.brand, "m.brand = ? COLLATE NOCASE", f.brand),
+        (f.source, "p.source = ?", f.source),
+        (f.since, "COALESCE(p.published, p.fetched) >= ?", to_iso(f.since)),
+        (f.until, "COALESCE(p.published, p.fetched) < ?", to_iso(f.until)),
+        (f.sentiment, "m.sentiment_label = ?", f.sentiment),
+        (f.status, "m.status = ?", f.status),
+        (f.search, "p.rowid IN (SELECT rowid FROM posts_fts WHERE posts_fts MATCH ?)", f.search),
+        (
+            f.flag,
+            "m.id IN (SELECT mention_id FROM mention_flags WHERE rule = ? COLLATE NOCASE)",
+            f.flag,
+        ),
+    ]
+    where = [clause for given, clause, _ in conditions if given]
+    params: list[Any] = [param for given, _, param in conditions if given]
+    if f.ids is not None:
+        where.append(f"m.id IN ({','.join('?' * len(f.ids))})")
+        params.extend(f.ids)
+    elif not f.include_irrelevant and f.status is None:
+        where.append("m.status != 'irrelevant'")
+    sql = _SELECT
+    if where:
+        sql += " WHERE " + " AND ".join(where)
+    sql += " ORDER BY COALESCE(p.published, p.fetched) DESC, m.id"
+    if f.limit is not None:
+        sql += " LIMIT ?"
+        params.append(f.limit)
+    try:
+        rows = list(db.query(sql, params))
+    except sqlite3.OperationalError as exc:
+        if f.search:  # the only user-written SQL fragment: blame it
+            raise ConfigError(f"--search: invalid full-text query {f.search!r}: {exc}") from None
+        raise StoreError(f"cannot read mentions: {exc}") from None
+    if f.ids is not None:  # keep the order the caller asked for
+        order = {mid: i for i, mid in enumerate(f.ids)}
+        rows.sort(key=lambda r: order.get(r["id"], 0))
+    return [_record(r) for r in rows]
+
+
+def get_mention(db: sqlite_utils.Database, ident: str) -> dict[str, Any]:
+    """One mention by id or unambiguous id prefix (like git), with spans and counters."""
+    ident = ident.strip().lower()
+    if not ident or not all(c in "0123456789abcdef" for c in ident):
+        raise ConfigError(f"no mention with id {ident!r} (ids are hexadecimal)")
+    rows = list(db.query(_SELECT + " WHERE m.id LIKE ? LIMIT 3", [ident + "%"]))
+    if not rows:
+        raise ConfigError(f"no mention with id {ident!r}")
+    if len(rows) > 1 and rows[0]["id"] != ident:
+        raise ConfigError(f"id prefix {ident!r} is ambiguous: give more characters")
+    return _record(rows[0], extra=True)
+
+
+def resolve_mention_ids(db: sqlite_utils.Database, idents: Sequence[str]) -> list[str]:
+    """Full ids for ids or unambiguous prefixes (as ``get_mention`` takes them), in the
+    order given, each once. Every unknown or ambiguous one is named in one ConfigError,
+    so a command given a bad id writes nothing."""
+    found: list[str] = []
+    problems: list[str] = []
+    for raw in idents:
+        ident = raw.strip().lower()
+        if not ident or not all(c in "0123456789abcdef" for c in ident):
+            problems.append(f"no mention with id {raw!r} (ids are hexadecimal)")
+            continue
+        rows = [
+            r[0]
+            for r in db.execute(
+                "SELECT id FROM mentions WHERE id LIKE ? ORDER BY id LIMIT 2", [ident + "%"]
+            )
+        ]
+        if ident in rows:
+            full = ident
+        elif len(rows) == 1:
+            full = rows[0]
+        else:
+            problems.append(
+                f"id prefix {ident!r} is ambiguous: give more characters"
+                if rows
+                else f"no mention with id {ident!r}"
+            )
+            continue
+        if full not in found:
+            found.append(full)
+    if problems:
+        raise ConfigError("; ".join(problems))
+    return found

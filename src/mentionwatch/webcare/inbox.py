@@ -1,0 +1,395 @@
+"""The webcare inbox: mention statuses, assignment, notes and their history, response-time
+targets, and the priority that orders what needs handling, with the reasons for each rank.
+
+Statuses: ``new`` (as stored) → ``open`` (someone took it: assigned, or opened) →
+``responded`` | ``ignored``; ``irrelevant`` comes from relevance labels (labels.py) and
+keeps a mention out of the inbox. Every change is a row in ``mention_events`` (who,
+when, action, value), written in the same transaction as the change itself.
+
+Priority (``mentionwatch inbox`` order; first = handle first)
+------------------------------------------------------------
+Mentions are sorted by, in this order:
+
+1. policy flags: flagged mentions first, the most severe flag first
+   (critical > high > medium > low > none);
+2. overdue (past its response-time target) before not overdue;
+3. score = tone * audience * freshness, the digest's priority
+   (:func:`mentionwatch.report.digest.priority`): tone = max(0.25, 1 - sentiment) (sentiment
+   toward the brand, -1 → 2.0, 0 → 1.0), audience = 1 + log10(1 + reach),
+   freshness = 0.5 ** (age in hours / 24);
+4. then newer first, then by id (a stable order).
+
+So a negative post with a large audience outranks a neutral one few people saw, anything
+overdue outranks what is still within its target, and a policy flag outranks everything.
+Among overdue mentions the fresher ones come first: they are the ones still worth saving.
+
+Response-time targets
+---------------------
+A mention's target is the stricter (shorter) of its brand's ``respond_within`` and the
+``inbox.respond_within`` target of its sentiment label: a team that promised both has
+to meet both. It is due at (published, else fetched) + target, and overdue once that has
+passed while its status is still ``new`` or ``open``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from typing import Any
+
+import sqlite_utils
+
+from ..config.loader import Config
+from ..config.policy import SEVERITY_RANK, response_target
+from ..errors import ConfigError
+from ..report.digest import priority
+from ..store.db import resolve_mention_ids, transaction
+from ..timeutil import from_iso, to_iso
+from . import labels
+from .policy import Flag, flags_for
+
+ACTIVE: tuple[str, ...] = ("new", "open")  # what needs handling
+LISTABLE: tuple[str, ...] = ("new", "open", "responded", "ignored")  # inbox --status
+SETTABLE: tuple[str, ...] = ("open", "responded", "ignored")  # open / done / ignore
+EXCERPT_CHARS = 400
+
+# ------------------------------------------------------------------------ wording
+
+
+def span_text(delta: timedelta) -> str:
+    """A duration for people, at most two units: 45m, 3h, 3h 20m, 2d 4h, 3w."""
+    minutes = max(0, int(delta.total_seconds() // 60))
+    days, rest = divmod(minutes, 1440)
+    hours, mins = divmod(rest, 60)
+    if days >= 14:
+        return f"{days // 7}w"
+    if days:
+        return f"{days}d {hours}h" if hours else f"{days}d"
+    if hours:
+        return f"{hours}h {mins}m" if mins else f"{hours}h"
+    return f"{mins}m"
+
+
+def reach_text(reach: int) -> str:
+    """12k, 1.2k, 950, 3.4M."""
+    for size, unit in ((1_000_000, "M"), (1_000, "k")):
+        if reach >= size:
+            value = reach / size
+            return f"{value:.1f}{unit}".replace(".0", "") if value < 10 else f"{value:.0f}{unit}"
+    return str(reach)
+
+
+# ------------------------------------------------------------------------ the inbox
+
+
+@dataclass(frozen=True, slots=True)
+class InboxItem:
+    """One mention as the inbox shows it, with its place in the order and why."""
+
+    id: str
+    brand: str
+    source: str
+    url: str
+    title: str
+    excerpt: str
+    author: str
+    at: datetime  # published, else fetched
+    sentiment: float | None
+    sentiment_label: str
+    reach: int | None
+    status: str
+    assignee: str | None
+    flags: tuple[Flag, ...]  # most severe first
+    score: float  # tone * audience * freshness
+    due: datetime | None  # when the response-time target runs out
+    overdue_by: timedelta | None  # None: not overdue
+    reasons: tuple[str, ...]
+    rank: int = 0  # 1 = handle first
+
+    @property
+    def severity(self) -> int:
+        return SEVERITY_RANK.get(self.flags[0].severity, 0) if self.flags else 0
+
+    @property
+    def overdue(self) -> bool:
+        return self.overdue_by is not None
+
+    @property
+    def reason(self) -> str:
+        return " · ".join(self.reasons)
+
+    def as_record(self) -> dict[str, Any]:
+        return {
+            "rank": self.rank,
+            "id": self.id,
+            "status": self.status,
+            "assignee": self.assignee,
+            "brand": self.brand,
+            "source": self.source,
+            "url": self.url,
+            "title": self.title,
+            "excerpt": self.excerpt,
+            "author": self.author,
+            "at": to_iso(self.at),
+            "sentiment": self.sentiment,
+            "sentiment_label": self.sentiment_label,
+            "reach": self.reach,
+            "flags": [f"{f.rule} ({f.severity})" for f in self.flags],
+            "overdue": self.overdue,
+            "due": to_iso(self.due),
+            "priority": self.score,
+            "reason": self.reason,
+        }
+
+
+INBOX_FIELDS = (
+    "rank", "id", "status", "assignee", "brand", "source", "url", "title", "author", "at",
+    "sentiment", "sentiment_label", "reach", "flags", "overdue", "due", "priority", "reason",
+)  # fmt: skip
+
+
+def sort_key(item: InboxItem) -> tuple[int, int, float, float, str]:
+    """The documented order (module docstring): flags, overdue, score, newer, id."""
+    return (-item.severity, -int(item.overdue), -item.score, -item.at.timestamp(), item.id)
+
+
+_SELECT = """
+SELECT m.id, m.brand, m.status, m.assignee, m.sentiment, m.sentiment_label, p.source,
+       p.url, p.title, substr(p.text, 1, 2000) AS text, p.author, p.reach,
+       COALESCE(p.published, p.fetched) AS at
+FROM mentions m JOIN posts p ON p.id = m.post_id
+"""
+
+
+def inbox(
+    db: sqlite_utils.Database,
+    config: Config | None,
+    *,
+    now: datetime,
+    statuses: Sequence[str] = ACTIVE,
+    assignee: str | None = None,
+    brand: str | None = None,
+    limit: int | None = None,
+) -> list[InboxItem]:
+    """What needs handling (``statuses``), highest priority first, ranked from 1."""
+    for status in statuses:
+        if status not in LISTABLE:
+            raise ConfigError(
+                f"--status: expected one of {', '.join(LISTABLE)}, got {status!r}"
+                + (" (irrelevant mentions stay out of the inbox)" if status == "irrelevant" else "")
+            )
+    sql = _SELECT + f" WHERE m.status IN ({','.join('?' * len(statuses))})"
+    params: list[Any] = list(statuses)
+    if assignee is not None:
+        sql += " AND m.assignee = ? COLLATE NOCASE"
+        params.append(assignee)
+    if brand is not None:
+        sql += " AND m.brand = ? COLLATE NOCASE"
+        params.append(brand)
+    rows = list(db.query(sql, params))
+    flags = flags_for(db, [r["id"] for r in rows])
+    items = [_item(r, flags.get(r["id"], []), config, now) for r in rows]
+    items.sort(key=sort_key)
+    ranked = [replace(item, rank=i) for i, item in enumerate(items, 1)]
+    return ranked[:limit] if limit is not None else ranked
+
+
+def _item(
+    row: dict[str, Any], flag_rows: list[dict[str, Any]], config: Config | None, now: datetime
+) -> InboxItem:
+    at = from_iso(row["at"]) or now
+    label = row["sentiment_label"] or "neutral"
+    flags = tuple(Flag(row["id"], f["rule"], f["severity"], f["reason"] or "") for f in flag_rows)
+    target = response_target(config, row["brand"], label)
+    due = at + target if target is not None else None
+    overdue_by = None
+    if due is not None and row["status"] in ACTIVE and now > due:
+        overdue_by = now - due
+    reasons = [f"flag: {f.rule} ({f.severity})" for f in flags]
+    if overdue_by is not None:
+        reasons.append(f"overdue {span_text(overdue_by)}")
+    elif due is not None and row["status"] in ACTIVE:
+        reasons.append(f"due in {span_text(due - now)}")
+    score = row["sentiment"]
+    reasons.append(f"{label} {score:+.2f}" if score is not None else label)
+    if row["reach"] is not None:
+        reasons.append(f"reach {reach_text(row['reach'])}")
+    reasons.append(f"{span_text(now - at)} old")
+    text = " ".join((row["text"] or "").split())
+    return InboxItem(
+        id=row["id"],
+        brand=row["brand"],
+        source=row["source"],
+        url=row["url"] or "",
+        title=row["title"] or "",
+        excerpt=text if len(text) <= EXCERPT_CHARS else text[: EXCERPT_CHARS - 1] + "…",
+        author=row["author"] or "",
+        at=at,
+        sentiment=score,
+        sentiment_label=label,
+        reach=row["reach"],
+        status=row["status"],
+        assignee=row["assignee"],
+        flags=flags,
+        score=priority(score, row["reach"], at, now),
+        due=due,
+        overdue_by=overdue_by,
+        reasons=tuple(reasons),
+    )
+
+
+# ------------------------------------------------------------------------ changes
+
+
+@dataclass(frozen=True, slots=True)
+class Changed:
+    """What one command did: the mentions it resolved, and how many it changed."""
+
+    ids: tuple[str, ...]
+    changed: int  # mentions whose status or assignee changed
+    events: int  # history rows written
+
+
+def _event(
+    db: sqlite_utils.Database, mention_id: str, at: str, who: str | None, action: str, value: str
+) -> None:
+    db.execute(
+        "INSERT INTO mention_events (mention_id, at, who, action, value) VALUES (?, ?, ?, ?, ?)",
+        [mention_id, at, who, action, value],
+    )
+
+
+def _current(db: sqlite_utils.Database, mention_id: str) -> tuple[str, str | None]:
+    status, assignee = db.execute(
+        "SELECT status, assignee FROM mentions WHERE id = ?", [mention_id]
+    ).fetchone()
+    return str(status), assignee
+
+
+def _note(text: str | None) -> str | None:
+    if text is None:
+        return None
+    if not text.strip():
+        raise ConfigError("the note is empty")
+    return text.strip()
+
+
+def set_status(
+    db: sqlite_utils.Database,
+    idents: Sequence[str],
+    status: str,
+    *,
+    who: str | None,
+    now: datetime,
+    note: str | None = None,
+) -> Changed:
+    """``open``, ``responded`` or ``ignored`` for every id (or unique prefix), with an
+    optional note, in one transaction: an unknown id writes nothing (ConfigError)."""
+    if status not in SETTABLE:
+        raise ConfigError(f"cannot set status {status!r}: expected {', '.join(SETTABLE)}")
+    text = _note(note)
+    at = str(to_iso(now))
+    changed = events = 0
+    with transaction(db):
+        ids = resolve_mention_ids(db, idents)
+        for mid in ids:
+            before, _ = _current(db, mid)
+            if before != status:
+                db.execute("UPDATE mentions SET status = ? WHERE id = ?", [status, mid])
+                _event(db, mid, at, who, "status", status)
+                changed += 1
+                events += 1
+            if text is not None:
+                _event(db, mid, at, who, "note", text)
+                events += 1
+    return Changed(tuple(ids), changed, events)
+
+
+def assign(
+    db: sqlite_utils.Database,
+    idents: Sequence[str],
+    assignee: str,
+    *,
+    who: str | None,
+    now: datetime,
+    note: str | None = None,
+) -> Changed:
+    """Give the mentions to ``assignee``; a ``new`` one becomes ``open`` (someone has it)."""
+    name = assignee.strip()
+    if not name:
+        raise ConfigError("give the name to assign to")
+    text = _note(note)
+    at = str(to_iso(now))
+    changed = events = 0
+    with transaction(db):
+        ids = resolve_mention_ids(db, idents)
+        for mid in ids:
+            status, before = _current(db, mid)
+            touched = False
+            if before != name:
+                db.execute("UPDATE mentions SET assignee = ? WHERE id = ?", [name, mid])
+                _event(db, mid, at, who, "assign", name)
+                touched = True
+                events += 1
+            if status == "new":
+                db.execute("UPDATE mentions SET status = 'open' WHERE id = ?", [mid])
+                _event(db, mid, at, who, "status", "open")
+                touched = True
+                events += 1
+            if text is not None:
+                _event(db, mid, at, who, "note", text)
+                events += 1
+            changed += touched
+    return Changed(tuple(ids), changed, events)
+
+
+def add_note(
+    db: sqlite_utils.Database, ident: str, text: str, *, who: str | None, now: datetime
+) -> Changed:
+    """A timestamped note in the mention's history."""
+    body = _note(text)
+    assert body is not None
+    with transaction(db):
+        ids = resolve_mention_ids(db, [ident])
+        for mid in ids:
+            _event(db, mid, str(to_iso(now)), who, "note", body)
+    return Changed(tuple(ids), 0, len(ids))
+
+
+def mark_irrelevant(
+    db: sqlite_utils.Database, idents: Sequence[str], *, who: str | None, now: datetime
+) -> Changed:
+    """Label the mentions irrelevant (labels.py: a labels row, status ``irrelevant``,
+    ``label`` and ``status`` events), which takes them out of the inbox."""
+    changed = 0
+    with transaction(db):
+        ids = resolve_mention_ids(db, idents)
+        for mid in ids:
+            done = labels.set_label(db, mid, "irrelevant", who=who, at=now)
+            changed += done.status != done.previous_status
+    return Changed(tuple(ids), changed, len(ids))
+
+
+# ------------------------------------------------------------------------ reading
+
+
+def history(db: sqlite_utils.Database, mention_id: str) -> list[dict[str, Any]]:
+    """The mention's events, oldest first: at, who, action, value."""
+    return list(
+        db.query(
+            "SELECT at, who, action, value FROM mention_events WHERE mention_id = ?"
+            " ORDER BY at, id",
+            [mention_id],
+        )
+    )
+
+
+def details(db: sqlite_utils.Database, mention_id: str) -> dict[str, Any]:
+    """What `show` adds to a mention record: assignee, policy flags, history."""
+    row = db.execute("SELECT assignee FROM mentions WHERE id = ?", [mention_id]).fetchone()
+    return {
+        "assignee": row[0] if row else None,
+        "flags": flags_for(db, [mention_id]).get(mention_id, []),
+        "history": history(db, mention_id),
+    }
