@@ -238,3 +238,16 @@ def test_scan_alerts_fires_and_delivers_once(
     assert len([entry for entry, _ in httpserver.log if entry.path == "/hook"]) == 1
     missing = runner.invoke(app, ["scan", "--db", "m.db", "--alerts", "-c", "none.yaml"])
     assert missing.exit_code == 2
+
+
+def test_a_source_named_twice_is_scanned_once(tmp_path: Path) -> None:
+    path = tmp_path / "mentionwatch.yaml"
+    path.write_text(
+        "brands: [{name: Acme, keywords: [Acme]}]\n"
+        "sources:\n"
+        "  - {name: a, url: 'http://127.0.0.1:9/a'}\n"
+        "  - {name: b, url: 'http://127.0.0.1:9/b'}\n"
+    )
+    cfg = load_config(path)
+    chosen = pipeline.select_sources(cfg, ["a", "b", "a"])
+    assert [s.name for s in chosen] == ["a", "b"]

@@ -36,12 +36,14 @@ class _Outcome:
 
 
 def select_sources(config: Config, names: Sequence[str] = ()) -> tuple[SourceConfig, ...]:
-    """The configured sources, or only those named (an unknown name is a usage error)."""
+    """The configured sources, or only those named (an unknown name is a usage error).
+
+    A name given twice is one source: fetching it twice would only race with itself."""
     if not names:
         return config.sources
     by_name = {s.name: s for s in config.sources}
     chosen = []
-    for name in names:
+    for name in dict.fromkeys(names):
         if name not in by_name:
             close = difflib.get_close_matches(name, list(by_name), n=1)
             hint = f" (did you mean '{close[0]}'?)" if close else ""
