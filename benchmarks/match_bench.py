@@ -21,7 +21,7 @@ from collections.abc import Sequence
 
 from mentionwatch.analysis.matcher import compile_brands
 from mentionwatch.config import query as q
-from mentionwatch.config.loader import Brand
+from mentionwatch.config.model import Brand
 
 # Plain words posts are made of (split once; a string keeps the list readable).
 _FILLER_WORDS = (

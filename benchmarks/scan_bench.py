@@ -55,7 +55,8 @@ import sqlite_utils
 from textblob import TextBlob
 
 from mentionwatch import pipeline
-from mentionwatch.config.loader import Config, parse_config
+from mentionwatch.config.loader import Config
+from mentionwatch.configure import parse_config
 from mentionwatch.sources import feeds
 from mentionwatch.store import db as store
 

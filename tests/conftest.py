@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from mentionwatch.config.loader import Brand, Settings, SourceConfig
+from mentionwatch.config.model import Brand, Settings, SourceConfig
 from mentionwatch.models import FetchResult, SourceState
 from mentionwatch.sources import SourceContext, build
 from mentionwatch.sources.http import make_client

@@ -32,7 +32,9 @@ from mentionwatch.config.alerts import (
     UrgentRule,
     parse_alerts,
 )
-from mentionwatch.config.loader import EmailConfig, _Reader, parse_config
+from mentionwatch.config.model import EmailConfig
+from mentionwatch.config.reader import Reader
+from mentionwatch.configure import catalog, parse_config
 from mentionwatch.errors import ConfigError
 from mentionwatch.models import Match, RawItem, Sentiment, SourceReport
 from mentionwatch.report import delivery
@@ -501,7 +503,7 @@ def test_email_delivery_exactly_once_across_a_refusal(
 
 
 def parse(text: str, *, has_email: bool = True) -> AlertsConfig | None:
-    reader = _Reader("alerts.yaml")
+    reader = Reader("alerts.yaml", catalog())
     node = yaml.compose(textwrap.dedent(text), Loader=yaml.SafeLoader)
     assert node is not None
     data = reader.convert(node, ())

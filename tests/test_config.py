@@ -5,7 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from mentionwatch.config.loader import find_config, load_config, parse_config, resolve_db_path
+from mentionwatch.config.loader import find_config, resolve_db_path
+from mentionwatch.configure import load_config, parse_config
 from mentionwatch.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parent.parent

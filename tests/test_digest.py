@@ -16,11 +16,12 @@ from typer.testing import CliRunner
 
 import mentionwatch.cli.digest  # noqa: F401  (registers the command on the shared app)
 from mentionwatch.cli import app
-from mentionwatch.config.loader import parse_config
+from mentionwatch.configure import parse_config
 from mentionwatch.models import Match, RawItem, Sentiment, SourceReport, SourceState, Span
-from mentionwatch.report.digest import build_digest, make_period, priority
+from mentionwatch.report.digest import build_digest, make_period
 from mentionwatch.report.render import md_text, render_html, render_markdown, sparkline
 from mentionwatch.store import db as store
+from mentionwatch.webcare.inbox import priority
 
 runner = CliRunner()
 GOLDEN = Path(__file__).parent / "golden"

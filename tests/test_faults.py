@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from mentionwatch.config.loader import Settings
+from mentionwatch.config.model import Settings
 from mentionwatch.errors import SourceError
 from mentionwatch.sources import http
 

@@ -24,7 +24,10 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner, Result
 
 from mentionwatch.cli import app
-from mentionwatch.config.loader import BRAND_KEYS, EMAIL_KEYS, SETTINGS_KEYS, TOP_KEYS
+from mentionwatch.config.brands import BRAND_KEYS
+from mentionwatch.config.email import EMAIL_KEYS
+from mentionwatch.config.loader import TOP_KEYS
+from mentionwatch.config.settings import SETTINGS_KEYS
 
 from .conftest import rss
 from .faultserver import FaultServer, feed_handler

@@ -13,7 +13,7 @@ import pytest
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
-from mentionwatch.config.loader import Settings
+from mentionwatch.config.model import Settings
 from mentionwatch.errors import SourceError
 from mentionwatch.sources import http
 

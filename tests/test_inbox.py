@@ -20,8 +20,8 @@ from typer.testing import CliRunner
 
 from mentionwatch.cli import app
 from mentionwatch.cli.inbox import inbox_table
-from mentionwatch.config.loader import parse_config
-from mentionwatch.config.policy import PolicyRule, response_target
+from mentionwatch.config.policy import PolicyRule
+from mentionwatch.configure import parse_config
 from mentionwatch.errors import ConfigError
 from mentionwatch.models import Match, RawItem, Sentiment, SourceReport
 from mentionwatch.report.digest import build_digest, make_period
@@ -34,6 +34,7 @@ from mentionwatch.webcare.inbox import (
     history,
     inbox,
     reach_text,
+    response_target,
     set_status,
     span_text,
 )

@@ -7,7 +7,7 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 
 from mentionwatch.analysis.matcher import _FOLD, _Folded, compile_brands
-from mentionwatch.config.loader import Brand
+from mentionwatch.config.model import Brand
 from mentionwatch.errors import ConfigError
 from mentionwatch.models import Match, Span
 

@@ -17,8 +17,8 @@ from pytest_httpserver import HTTPServer
 from typer.testing import CliRunner
 
 from mentionwatch.cli import app
-from mentionwatch.config.loader import parse_config
 from mentionwatch.config.policy import PolicyRule, author_key
+from mentionwatch.configure import parse_config
 from mentionwatch.errors import ConfigError
 from mentionwatch.report.alerts import alert_text, load_alerts
 from mentionwatch.store import db as store

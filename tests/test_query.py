@@ -18,8 +18,9 @@ from typer.testing import CliRunner
 from mentionwatch.analysis.matcher import compile_brands
 from mentionwatch.cli import app
 from mentionwatch.config import query as q
-from mentionwatch.config.loader import Brand, Settings, load_config
+from mentionwatch.config.model import Brand, Settings
 from mentionwatch.config.query import QuerySyntaxError, parse_query, render
+from mentionwatch.configure import load_config
 from mentionwatch.errors import ConfigError
 from mentionwatch.models import Match, Span
 from mentionwatch.sources import SourceContext

@@ -14,7 +14,7 @@ from werkzeug import Request, Response
 
 from mentionwatch import pipeline
 from mentionwatch.cli import app
-from mentionwatch.config.loader import load_config
+from mentionwatch.configure import load_config
 from mentionwatch.store import db as store
 from mentionwatch.urls import canonical_url
 

@@ -168,7 +168,7 @@ def test_errors_are_clear(
 
 
 def test_bad_option_is_a_config_error() -> None:
-    from mentionwatch.config.loader import parse_config
+    from mentionwatch.configure import parse_config
     from mentionwatch.errors import ConfigError
 
     with pytest.raises(ConfigError, match=r"c.yaml:3: sources\[0\].mkt: expected a market code"):

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from pytest_httpserver import HTTPServer
 
-from mentionwatch.config.loader import Settings
+from mentionwatch.config.model import Settings
 from mentionwatch.errors import SourceError
 from mentionwatch.models import FetchResult, RawItem, SourceState
 from mentionwatch.sources.bluesky import post_to_item
@@ -385,7 +385,7 @@ def test_created_at_in_the_future_without_indexed_at_is_dropped() -> None:
     ],
 )
 def test_bad_option_is_a_config_error(options: str, message: str) -> None:
-    from mentionwatch.config.loader import parse_config
+    from mentionwatch.configure import parse_config
     from mentionwatch.errors import ConfigError
 
     with pytest.raises(ConfigError, match=rf"c.yaml:3: {message}") as info:

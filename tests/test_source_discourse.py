@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 import pytest
 from pytest_httpserver import HTTPServer
 
-from mentionwatch.config.loader import Settings
+from mentionwatch.config.model import Settings
 from mentionwatch.errors import SourceError
 from mentionwatch.models import RawItem, SourceState
 
@@ -255,7 +255,7 @@ def test_page_cap(httpserver: HTTPServer) -> None:
     ],
 )
 def test_bad_option_is_a_config_error(source: str, message: str) -> None:
-    from mentionwatch.config.loader import parse_config
+    from mentionwatch.configure import parse_config
     from mentionwatch.errors import ConfigError
 
     with pytest.raises(ConfigError, match=r"c.yaml:3: " + message):

@@ -235,7 +235,7 @@ def test_validators_of_dropped_terms_are_forgotten(httpserver: HTTPServer) -> No
     ],
 )
 def test_bad_option_is_a_config_error(option: str, message: str) -> None:
-    from mentionwatch.config.loader import parse_config
+    from mentionwatch.configure import parse_config
     from mentionwatch.errors import ConfigError
 
     with pytest.raises(ConfigError, match=rf"c.yaml:3: {message}"):

@@ -103,7 +103,7 @@ def test_errors_are_clear(
 
 
 def test_page_cap(httpserver: HTTPServer) -> None:
-    from mentionwatch.config.loader import Settings
+    from mentionwatch.config.model import Settings
 
     httpserver.expect_request("/api/v1/search_by_date").respond_with_data(
         fixture_bytes("hackernews", "page0.json"), content_type="application/json"
@@ -131,7 +131,7 @@ def test_resumes_from_a_stored_cursor(httpserver: HTTPServer) -> None:
 
 
 def test_bad_option_is_a_config_error() -> None:
-    from mentionwatch.config.loader import parse_config
+    from mentionwatch.configure import parse_config
     from mentionwatch.errors import ConfigError
 
     with pytest.raises(ConfigError, match=r"c.yaml:3: sources\[0\].tags: expected an Algolia"):

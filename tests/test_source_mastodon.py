@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 import pytest
 from pytest_httpserver import HTTPServer
 
-from mentionwatch.config.loader import Settings
+from mentionwatch.config.model import Settings
 from mentionwatch.errors import SourceError
 from mentionwatch.models import RawItem, SourceState
 from mentionwatch.sources.mastodon import id_key, link_param
@@ -353,7 +353,7 @@ def test_link_header_parameters() -> None:
     ],
 )
 def test_bad_option_is_a_config_error(source: str, message: str) -> None:
-    from mentionwatch.config.loader import parse_config
+    from mentionwatch.configure import parse_config
     from mentionwatch.errors import ConfigError
 
     with pytest.raises(ConfigError, match=rf"c.yaml:3: {message}") as info:
@@ -362,7 +362,7 @@ def test_bad_option_is_a_config_error(source: str, message: str) -> None:
 
 
 def test_bad_tag_is_reported_on_the_line_of_tags() -> None:
-    from mentionwatch.config.loader import parse_config
+    from mentionwatch.configure import parse_config
     from mentionwatch.errors import ConfigError
 
     text = (
@@ -376,7 +376,7 @@ def test_bad_tag_is_reported_on_the_line_of_tags() -> None:
 
 
 def test_good_config_is_accepted() -> None:
-    from mentionwatch.config.loader import parse_config
+    from mentionwatch.configure import parse_config
 
     config = parse_config(
         "keywords: [Acme]\nsources:\n"

@@ -15,7 +15,7 @@ import pytest
 from pytest_httpserver import HTTPServer
 from pytest_httpserver.httpserver import RequestHandler
 
-from mentionwatch.config.loader import Settings
+from mentionwatch.config.model import Settings
 from mentionwatch.errors import SourceError
 from mentionwatch.models import RawItem, SourceState
 
@@ -345,7 +345,7 @@ def test_page_cap_warns_only_when_new_questions_were_skipped(httpserver: HTTPSer
     ],
 )
 def test_bad_option_is_a_config_error(option: str, message: str) -> None:
-    from mentionwatch.config.loader import parse_config
+    from mentionwatch.configure import parse_config
     from mentionwatch.errors import ConfigError
 
     with pytest.raises(ConfigError, match=message):

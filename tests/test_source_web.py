@@ -368,7 +368,7 @@ def test_trafilatura_extractor(httpserver: HTTPServer) -> None:
     ],
 )
 def test_bad_option_is_a_config_error(source: str, message: str) -> None:
-    from mentionwatch.config.loader import parse_config
+    from mentionwatch.configure import parse_config
     from mentionwatch.errors import ConfigError
 
     with pytest.raises(ConfigError, match=rf"^c\.yaml:3: {message}"):
@@ -376,7 +376,7 @@ def test_bad_option_is_a_config_error(source: str, message: str) -> None:
 
 
 def test_good_config_parses() -> None:
-    from mentionwatch.config.loader import parse_config
+    from mentionwatch.configure import parse_config
 
     config = parse_config(
         "keywords: [Acme]\nsources:\n"

@@ -204,7 +204,7 @@ def test_one_feed_down_is_a_warning(httpserver: HTTPServer) -> None:
     ],
 )
 def test_bad_option_is_a_config_error(option: str, message: str) -> None:
-    from mentionwatch.config.loader import parse_config
+    from mentionwatch.configure import parse_config
     from mentionwatch.errors import ConfigError
 
     extra = f", {option}" if option else ""

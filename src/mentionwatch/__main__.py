@@ -1,6 +1,6 @@
 """``python -m mentionwatch``: the same as the ``mentionwatch`` command."""
 
-from mentionwatch.cli import main
+from .cli import main
 
 if __name__ == "__main__":
     main()

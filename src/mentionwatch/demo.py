@@ -11,7 +11,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib.resources import files
 from typing import Any, ClassVar
 
-from .config.loader import Config, parse_config
+from .config.loader import Config
+from .configure import parse_config
 
 _TYPES = {
     ".xml": "application/rss+xml",

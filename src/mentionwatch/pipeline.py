@@ -16,7 +16,8 @@ import sqlite_utils
 from . import sources as adapters
 from .analysis.matcher import Matcher, compile_brands
 from .analysis.sentiment import analyze
-from .config.loader import Config, SourceConfig
+from .config.loader import Config
+from .config.model import SourceConfig
 from .errors import ConfigError, SourceError
 from .models import FetchResult, Match, RawItem, RunReport, SourceReport, SourceState
 from .sources.http import make_client

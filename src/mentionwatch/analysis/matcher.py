@@ -53,7 +53,7 @@ from operator import itemgetter
 from typing import Literal, NamedTuple
 
 from ..config import query as q
-from ..config.loader import Brand
+from ..config.model import Brand
 from ..errors import ConfigError
 from ..models import Match, Span
 

@@ -11,14 +11,7 @@ May import everything else in the package; nothing imports the CLI.
 
 from __future__ import annotations
 
-from . import (
-    alerts,
-    core,
-    digest,
-    inbox,
-    labels,
-    query,
-)
+from . import alerts, core, digest, inbox, labels, query
 from .base import app
 
 # The command modules register themselves on `app` on import; name them so it's explicit.

@@ -15,7 +15,8 @@ from typing import Annotated, Any, NoReturn, ParamSpec, TypeVar
 import typer
 
 from .. import __version__
-from ..config.loader import Config, find_config, load_config, resolve_db_path
+from ..config.loader import Config, find_config, resolve_db_path
+from ..configure import load_config
 from ..errors import ConfigError, MentionwatchError
 from ..store import db as store
 from ..store import locking

@@ -17,7 +17,8 @@ import typer
 
 from .. import pipeline
 from ..analysis.sentiment import ENGINES
-from ..config.loader import Brand, Config, resolve_db_path
+from ..config.loader import Config, resolve_db_path
+from ..config.model import Brand
 from ..errors import ConfigError
 from ..models import RunReport, SourceReport, Span
 from ..store import db as store

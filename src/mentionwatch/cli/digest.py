@@ -25,7 +25,8 @@ from typing import Annotated, Any
 import sqlite_utils
 import typer
 
-from ..config.loader import Config, EmailConfig
+from ..config.loader import Config
+from ..config.model import EmailConfig
 from ..errors import ConfigError
 from ..report import delivery, mailer
 from ..report.digest import Digest, build_digest, candidate_ids, make_period

@@ -32,7 +32,8 @@ from rich.text import Text
 from ..analysis.explain import highlighted
 from ..analysis.matcher import Matcher, compile_brands
 from ..config import query as q
-from ..config.loader import Brand, Config
+from ..config.loader import Config
+from ..config.model import Brand
 from ..errors import ConfigError
 from ..models import Match, Span
 from ..store.db import mention_key

@@ -10,16 +10,18 @@ from datetime import timedelta
 from typing import Any, ClassVar
 
 from ..timeutil import parse_duration
-from .loader import (
-    Path_,
-    _check_keys,
-    _did_you_mean,
-    _expect,
-    _number,
-    _Reader,
-    _strings,
+from .reader import (
+    KeyPath,
+    Reader,
+    brand_ref,
+    check_keys,
+    check_terms,
     check_url,
+    did_you_mean,
+    expect,
+    number,
     required_name,
+    strings,
 )
 
 DEFAULT_MAX_AGE = timedelta(days=7)
@@ -115,7 +117,7 @@ _MIN_WINDOW = timedelta(minutes=1)
 
 
 def parse_alerts(
-    r: _Reader,
+    r: Reader,
     raw: Any,
     *,
     brands: Sequence[str] = (),
@@ -126,13 +128,13 @@ def parse_alerts(
     ``has_email`` says whether an `email:` section exists for ``deliver.email``."""
     if raw is None:
         return None
-    at: Path_ = ("alerts",)
-    _expect(r, raw, dict, at, "a mapping with `rules:` (and optionally `deliver:`)")
-    _check_keys(r, raw, ALERTS_KEYS, at)
+    at: KeyPath = ("alerts",)
+    expect(r, raw, dict, at, "a mapping with `rules:` (and optionally `deliver:`)")
+    check_keys(r, raw, ALERTS_KEYS, at)
     rules_raw = raw.get("rules")
     if rules_raw is None:
         raise r.error(at, "missing `rules:` (a list of alert rules)")
-    _expect(r, rules_raw, list, (*at, "rules"), "a list of rules")
+    expect(r, rules_raw, list, (*at, "rules"), "a list of rules")
     if not rules_raw:
         raise r.error((*at, "rules"), "no rules: add at least one")
     rules: list[Rule] = []
@@ -148,25 +150,25 @@ def parse_alerts(
     return AlertsConfig(rules=tuple(rules), deliver=deliver)
 
 
-def _rule(r: _Reader, item: Any, at: Path_, brands: Sequence[str]) -> Rule:
-    _expect(r, item, dict, at, "a mapping with name and type")
+def _rule(r: Reader, item: Any, at: KeyPath, brands: Sequence[str]) -> Rule:
+    expect(r, item, dict, at, "a mapping with name and type")
     kind = item.get("type")
     if kind is None:
         raise r.error(at, f"missing `type` (one of: {', '.join(RULE_TYPES)})")
-    _expect(r, kind, str, (*at, "type"), "a rule type")
+    expect(r, kind, str, (*at, "type"), "a rule type")
     if kind not in RULE_TYPES:
-        hint = _did_you_mean(kind, list(RULE_TYPES))
+        hint = did_you_mean(kind, list(RULE_TYPES))
         raise r.error(
             (*at, "type"), f"unknown rule type {kind!r}{hint}; known: {', '.join(RULE_TYPES)}"
         )
-    _check_keys(r, item, RULE_TYPES[kind], at)
+    check_keys(r, item, RULE_TYPES[kind], at)
     name = required_name(r, item, at)
-    brand = _brand(r, item.get("brand"), (*at, "brand"), brands)
+    brand = brand_ref(r, item.get("brand"), (*at, "brand"), brands)
     if kind == "urgent":
         if item.get("terms") is None:
             raise r.error(at, "missing `terms` (the words or phrases that fire at once)")
-        terms = _strings(r, item["terms"], (*at, "terms"), allow_empty=False)
-        _check_terms(r, name, terms, (*at, "terms"))
+        terms = strings(r, item["terms"], (*at, "terms"), allow_empty=False)
+        check_terms(r, name, terms, (*at, "terms"))
         within = _duration(r, item, "within", at, URGENT_WITHIN)
         return UrgentRule(name=name, terms=terms, brand=brand, within=within)
     if kind == "spike":
@@ -174,54 +176,25 @@ def _rule(r: _Reader, item: Any, at: Path_, brands: Sequence[str]) -> Rule:
             name=name,
             brand=brand,
             window=_duration(r, item, "window", at, SPIKE_WINDOW),
-            baseline=int(_number(r, item, "baseline", at, 24, low=3, high=1000, integer=True)),
+            baseline=int(number(r, item, "baseline", at, 24, low=3, high=1000, integer=True)),
             sensitivity=float(
-                _number(r, item, "sensitivity", at, 3.0, low=0.5, high=50, integer=False)
+                number(r, item, "sensitivity", at, 3.0, low=0.5, high=50, integer=False)
             ),
-            min_count=int(_number(r, item, "min_count", at, 5, low=1, high=10**6, integer=True)),
+            min_count=int(number(r, item, "min_count", at, 5, low=1, high=10**6, integer=True)),
         )
     return NegativeRule(
         name=name,
         brand=brand,
         window=_duration(r, item, "window", at, NEGATIVE_WINDOW),
-        baseline=int(_number(r, item, "baseline", at, 28, low=1, high=1000, integer=True)),
-        min_count=int(_number(r, item, "min_count", at, 5, low=1, high=10**6, integer=True)),
-        threshold=float(_number(r, item, "threshold", at, 0.5, low=0.01, high=1, integer=False)),
-        min_rise=float(_number(r, item, "min_rise", at, 0.2, low=0, high=1, integer=False)),
+        baseline=int(number(r, item, "baseline", at, 28, low=1, high=1000, integer=True)),
+        min_count=int(number(r, item, "min_count", at, 5, low=1, high=10**6, integer=True)),
+        threshold=float(number(r, item, "threshold", at, 0.5, low=0.01, high=1, integer=False)),
+        min_rise=float(number(r, item, "min_rise", at, 0.2, low=0, high=1, integer=False)),
     )
 
 
-def _brand(r: _Reader, value: Any, at: Path_, brands: Sequence[str]) -> str | None:
-    if value is None:
-        return None
-    name = str(_expect(r, value, (str, int), at, "a brand name")).strip()
-    if not brands:
-        return name
-    # Mentions store the brand as configured; use that spelling for exact queries.
-    for known in brands:
-        if known.casefold() == name.casefold():
-            return known
-    hint = _did_you_mean(name, list(brands))
-    raise r.error(at, f"unknown brand {name!r}{hint}; configured: {', '.join(brands)}")
-
-
-def _check_terms(r: _Reader, rule: str, terms: tuple[str, ...], at: Path_) -> None:
-    # Late import: the matcher imports config, which imports this module lazily.
-    from ..analysis.matcher import compile_brands
-    from ..errors import ConfigError
-    from .loader import Brand
-
-    for i, term in enumerate(terms):
-        try:
-            compile_brands([Brand(name=rule, keywords=(term,))])
-        except ConfigError as exc:
-            # The matcher's message speaks of a brand; say which term and where instead.
-            reason = str(exc).partition("can never match")[2]
-            raise r.error((*at, i), f"{term!r} can never match{reason}") from None
-
-
 def _duration(
-    r: _Reader, item: dict[str, Any], key: str, at: Path_, default: timedelta
+    r: Reader, item: dict[str, Any], key: str, at: KeyPath, default: timedelta
 ) -> timedelta:
     value = item.get(key)
     if value is None:
@@ -240,11 +213,11 @@ def _duration(
     return delta
 
 
-def _deliver(r: _Reader, raw: Any, at: Path_, has_email: bool) -> AlertDelivery:
+def _deliver(r: Reader, raw: Any, at: KeyPath, has_email: bool) -> AlertDelivery:
     if raw is None:
         return AlertDelivery()
-    _expect(r, raw, dict, at, "a mapping (email, webhook_url_env or webhook_url)")
-    _check_keys(r, raw, DELIVER_KEYS, at)
+    expect(r, raw, dict, at, "a mapping (email, webhook_url_env or webhook_url)")
+    check_keys(r, raw, DELIVER_KEYS, at)
     email = False
     email_to: tuple[str, ...] = ()
     value = raw.get("email")
@@ -252,7 +225,7 @@ def _deliver(r: _Reader, raw: Any, at: Path_, has_email: bool) -> AlertDelivery:
         email = value
     elif value is not None:
         # A list sends alerts to other people than the digest (on-call, say).
-        email_to = _strings(r, value, (*at, "email"), allow_empty=False)
+        email_to = strings(r, value, (*at, "email"), allow_empty=False)
         email = True
     if email and not has_email:
         raise r.error((*at, "email"), "needs an `email:` section (SMTP host, from, to)")
@@ -263,7 +236,7 @@ def _deliver(r: _Reader, raw: Any, at: Path_, has_email: bool) -> AlertDelivery:
     if url is not None:
         url = check_url(r, url, (*at, "webhook_url"))
     if env is not None:
-        _expect(r, env, str, (*at, "webhook_url_env"), "an environment variable name")
+        expect(r, env, str, (*at, "webhook_url_env"), "an environment variable name")
         if not _ENV_NAME.match(env):
             raise r.error(
                 (*at, "webhook_url_env"),

@@ -49,7 +49,7 @@ import sqlite_utils
 
 from ..cli.output import safe_text
 from ..config.alerts import AlertsConfig, NegativeRule, Rule, SpikeRule, UrgentRule, WindowRule
-from ..config.loader import Brand, EmailConfig, Settings
+from ..config.model import Brand, EmailConfig, Settings
 from ..config.policy import PolicyRule
 from ..errors import MailError
 from ..store.db import transaction

@@ -17,7 +17,7 @@ Every listed mention gets a priority score; higher means answer it sooner::
 A very negative post seen by many people this morning outranks a mildly negative one
 from last week. "Needs an answer" lists the mentions still waiting (status ``new`` or
 ``open``): first those past their response-time target (overdue at the end of the period,
-see policy_config.response_target), then the highest-priority *negative* ones; every
+see webcare.inbox.response_target), then the highest-priority *negative* ones; every
 mention list (on screen and in e-mails) is ordered by priority.
 
 Policy ("policy flags")
@@ -39,9 +39,10 @@ from typing import Any, Literal
 import sqlite_utils
 
 from ..config.loader import Config
-from ..config.policy import SEVERITY_RANK, response_target
+from ..config.policy import SEVERITY_RANK
 from ..errors import ConfigError
 from ..timeutil import from_iso, parse_duration, parse_when, to_iso
+from ..webcare.inbox import priority, response_target
 from ..webcare.policy import flagged_between
 
 BucketUnit = Literal["hour", "day", "week"]
@@ -224,15 +225,6 @@ def make_period(since: str, *, end: datetime) -> Period:
 
 def _minutes(dt: datetime) -> str:
     return (to_iso(dt) or "")[:16].replace("T", " ")
-
-
-def priority(sentiment: float | None, reach: int | None, at: datetime, now: datetime) -> float:
-    """How much a mention needs an answer (see the module docstring)."""
-    tone = max(0.25, 1.0 - (sentiment or 0.0))
-    audience = 1.0 + math.log10(1 + max(0, reach or 0))
-    age_hours = max(0.0, (now - at).total_seconds() / 3600)
-    freshness = math.pow(0.5, age_hours / 24)
-    return round(tone * audience * freshness, 4)
 
 
 _SELECT = """

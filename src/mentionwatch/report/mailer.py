@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 
-from ..config.loader import EmailConfig
+from ..config.model import EmailConfig
 from ..errors import MailError
 
 DEFAULT_TIMEOUT = 30.0

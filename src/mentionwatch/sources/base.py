@@ -7,7 +7,7 @@ from typing import ClassVar, Protocol
 
 import httpx
 
-from ..config.loader import Brand, Settings, SourceConfig, register_source_type
+from ..config.model import Brand, Settings, SourceConfig
 from ..models import FetchResult, SourceState
 
 
@@ -63,8 +63,8 @@ REGISTRY: dict[str, type[Source]] = {}
 
 
 def register(cls: type[Source]) -> type[Source]:
+    # The config learns each type's options and checks from here (mentionwatch.configure).
     REGISTRY[cls.type] = cls
-    register_source_type(cls.type, cls.options, cls.validate)
     return cls
 
 

@@ -12,7 +12,7 @@ from typing import Any
 
 import httpx
 
-from ..config.loader import Settings, SourceConfig
+from ..config.model import Settings, SourceConfig
 from ..errors import SourceError
 from ..models import FetchResult, RawItem, SourceState
 from ..textutil import html_to_text

@@ -26,7 +26,7 @@ from typing import Final
 
 import httpx
 
-from ..config.loader import Settings
+from ..config.model import Settings
 from ..errors import SourceError
 from ..models import FetchResult, RawItem, SourceState
 from ..textutil import normalize_space

@@ -23,7 +23,7 @@ from urllib.parse import quote, urlencode
 
 import httpx
 
-from ..config.loader import SourceConfig
+from ..config.model import SourceConfig
 from ..models import FetchResult, RawItem, SourceState
 from .base import SourceContext, register
 from .common import api_root

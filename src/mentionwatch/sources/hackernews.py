@@ -11,7 +11,7 @@ from typing import Any, ClassVar
 
 import httpx
 
-from ..config.loader import SourceConfig
+from ..config.model import SourceConfig
 from ..errors import SourceError
 from ..models import FetchResult, RawItem, SourceState
 from .base import SourceContext, register

@@ -21,7 +21,7 @@ from datetime import UTC
 import httpx
 
 from .. import PROJECT_URL, __version__
-from ..config.loader import Settings
+from ..config.model import Settings
 from ..errors import SourceError
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})

@@ -26,7 +26,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from .. import PROJECT_URL, __version__
-from ..config.loader import Settings, SourceConfig
+from ..config.model import Settings, SourceConfig
 from ..errors import SourceError
 from ..models import FetchResult, RawItem, SourceState
 from .base import SourceContext, register

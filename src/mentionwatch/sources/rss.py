@@ -7,7 +7,7 @@ from typing import ClassVar
 
 import httpx
 
-from ..config.loader import SourceConfig
+from ..config.model import SourceConfig
 from ..errors import SourceError
 from ..models import FetchResult, SourceState
 from . import http

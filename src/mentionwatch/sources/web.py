@@ -30,7 +30,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
-from ..config.loader import SourceConfig
+from ..config.model import SourceConfig
 from ..errors import SourceError
 from ..models import FetchResult, RawItem, SourceState
 from . import http

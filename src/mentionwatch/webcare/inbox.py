@@ -14,7 +14,7 @@ Mentions are sorted by, in this order:
    (critical > high > medium > low > none);
 2. overdue (past its response-time target) before not overdue;
 3. score = tone * audience * freshness, the digest's priority
-   (:func:`mentionwatch.report.digest.priority`): tone = max(0.25, 1 - sentiment) (sentiment
+   (:func:`priority`, which the digest uses too): tone = max(0.25, 1 - sentiment) (sentiment
    toward the brand, -1 → 2.0, 0 → 1.0), audience = 1 + log10(1 + reach),
    freshness = 0.5 ** (age in hours / 24);
 4. then newer first, then by id (a stable order).
@@ -33,6 +33,7 @@ passed while its status is still ``new`` or ``open``.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -41,9 +42,8 @@ from typing import Any
 import sqlite_utils
 
 from ..config.loader import Config
-from ..config.policy import SEVERITY_RANK, response_target
+from ..config.policy import SEVERITY_RANK
 from ..errors import ConfigError
-from ..report.digest import priority
 from ..store.db import resolve_mention_ids, transaction
 from ..timeutil import from_iso, to_iso
 from . import labels
@@ -55,6 +55,33 @@ SETTABLE: tuple[str, ...] = ("open", "responded", "ignored")  # open / done / ig
 EXCERPT_CHARS = 400
 
 # ------------------------------------------------------------------------ wording
+
+
+def priority(sentiment: float | None, reach: int | None, at: datetime, now: datetime) -> float:
+    """How much a mention needs an answer (see the module docstring); the digest
+    orders its lists by it too."""
+    tone = max(0.25, 1.0 - (sentiment or 0.0))
+    audience = 1.0 + math.log10(1 + max(0, reach or 0))
+    age_hours = max(0.0, (now - at).total_seconds() / 3600)
+    freshness = math.pow(0.5, age_hours / 24)
+    return round(tone * audience * freshness, 4)
+
+
+def response_target(config: Config | None, brand: str, label: str | None) -> timedelta | None:
+    """How soon a mention of ``brand`` with this sentiment label should be answered: the
+    stricter (shorter) of the brand's ``respond_within`` and the `inbox:` target for the
+    label (a team that promised both has to meet both). None: no target."""
+    if config is None:
+        return None
+    targets: list[timedelta] = []
+    for b in config.brands:
+        if b.name.casefold() == brand.casefold() and b.respond_within is not None:
+            targets.append(b.respond_within)
+    if config.inbox is not None:
+        by_label = config.inbox.target(label)
+        if by_label is not None:
+            targets.append(by_label)
+    return min(targets, default=None)
 
 
 def span_text(delta: timedelta) -> str:

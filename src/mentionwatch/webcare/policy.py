@@ -26,7 +26,7 @@ from typing import Any
 import sqlite_utils
 
 from ..analysis.matcher import compile_brands
-from ..config.loader import Brand
+from ..config.model import Brand
 from ..config.policy import SEVERITY_RANK, PolicyRule, author_key
 from ..store.db import transaction
 from ..timeutil import to_iso

@@ -1,0 +1,52 @@
+"""The `inbox:` config section: webcare response-time targets per sentiment label."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from .reader import KeyPath, Reader, check_keys, duration, expect
+
+SENTIMENT_LABELS = ("negative", "neutral", "positive")
+INBOX_KEYS = ("respond_within",)
+
+
+@dataclass(frozen=True, slots=True)
+class InboxConfig:
+    """Response-time targets per sentiment label (``negative``, ``neutral``, ``positive``).
+
+    A brand's own ``respond_within`` also applies; the stricter (shorter) target wins,
+    see :func:`mentionwatch.webcare.inbox.response_target`.
+    """
+
+    respond_within: tuple[tuple[str, timedelta], ...] = ()
+
+    def target(self, label: str | None) -> timedelta | None:
+        return dict(self.respond_within).get(label or "neutral")
+
+
+def parse_inbox(r: Reader, raw: Any) -> InboxConfig | None:
+    """The `inbox:` section (``None`` when absent). ``respond_within`` is one duration for
+    every mention, or a mapping from sentiment label to duration."""
+    if raw is None:
+        return None
+    at: KeyPath = ("inbox",)
+    expect(r, raw, dict, at, "a mapping (respond_within)")
+    check_keys(r, raw, INBOX_KEYS, at)
+    value = raw.get("respond_within")
+    if value is None:
+        return InboxConfig()
+    if not isinstance(value, dict):
+        # One target for everything: the plain `respond_within: 4h` of a brand.
+        target = duration(r, raw, "respond_within", at)
+        assert target is not None
+        return InboxConfig(respond_within=tuple((label, target) for label in SENTIMENT_LABELS))
+    where: KeyPath = (*at, "respond_within")
+    check_keys(r, value, SENTIMENT_LABELS, where)
+    targets = []
+    for label in SENTIMENT_LABELS:
+        target = duration(r, value, label, where)
+        if target is not None:
+            targets.append((label, target))
+    return InboxConfig(respond_within=tuple(targets))
