@@ -223,3 +223,20 @@ def test_demo_runs_offline() -> None:
     assert not any("acmeville" in u for u in urls)
     # the Widget 2 article reached through two feeds is one mention
     assert sum("acme-widget-2" in u.lower() for u in urls) == 1
+
+
+def test_python_dash_m_runs_the_cli() -> None:
+    import subprocess
+    import sys
+
+    from mentionwatch import __version__
+
+    done = subprocess.run(
+        [sys.executable, "-m", "mentionwatch", "--version"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert __version__ in done.stdout

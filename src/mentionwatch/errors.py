@@ -1,4 +1,5 @@
-"""The one exception family. Only ``cli.py`` turns these into messages and exit codes."""
+"""The one exception family. Only the CLI (``cli.base.handle_errors``) turns these into
+messages and exit codes."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Turn untrusted HTML or markup into plain text (tags stripped, entities decoded, space tidied).
+"""Untrusted text made harmless: HTML or markup turned into plain text (tags stripped,
+entities decoded, space tidied), and any text made inert for a terminal (safe_text).
 
 This runs on every fetched title and body, so it is built from a handful of linear
 regular-expression passes rather than an HTML parser: a parser in pure Python costs
@@ -17,9 +18,9 @@ from __future__ import annotations
 
 import html
 import re
-from typing import Final
+from typing import Any, Final
 
-__all__ = ["DEFAULT_MAX_CHARS", "html_to_text", "normalize_space"]
+__all__ = ["DEFAULT_MAX_CHARS", "html_to_text", "normalize_space", "safe_text"]
 
 DEFAULT_MAX_CHARS: Final = 1_000_000
 
@@ -225,3 +226,25 @@ def html_to_text(html_text: str, *, max_chars: int = DEFAULT_MAX_CHARS) -> str:
     if "&" in s:
         s = html.unescape(s)
     return _tidy_html(s)
+
+
+# ESC-introduced sequences (CSI, OSC, ...) first, then any remaining control or
+# bidi-override character. Tabs and newlines are handled by the caller.
+_TERMINAL_ESCAPES = re.compile(
+    r"\x1b\[[0-?]*[ -/]*[@-~]"  # CSI ... final byte
+    r"|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?"  # OSC ... BEL or ST
+    r"|\x1b[@-_]"  # other two-byte escapes
+    r"|\x9b[0-?]*[ -/]*[@-~]"  # 8-bit CSI
+)
+_TERMINAL_CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def safe_text(value: Any, *, one_line: bool = True) -> str:
+    """Untrusted text made inert for a terminal: escapes dropped, controls shown as '?'."""
+    if value is None:
+        return ""
+    s = _TERMINAL_ESCAPES.sub("", str(value))
+    s = _TERMINAL_CONTROLS.sub("?", s)
+    if one_line:
+        s = " ".join(s.split())
+    return s

@@ -9,7 +9,7 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from ..cli.output import safe_text
+from ..textutil import safe_text
 
 _CONTEXT = 60  # characters either side of a match in the "why" lines
 _MAX_BODY = 5000

@@ -751,7 +751,7 @@ def _describe_term(role: str, term: _Term, pattern: _Pattern) -> str:
     return f"{role} {term.text!r} → {pattern.render()}{note}"
 
 
-# A compiled query: the tree of query.py with each term resolved to its pattern.
+# A compiled query: the tree of config.query with each term resolved to its pattern.
 
 
 @dataclass(frozen=True, slots=True)

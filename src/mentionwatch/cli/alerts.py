@@ -15,6 +15,7 @@ from ..config.alerts import AlertsConfig
 from ..config.loader import Config
 from ..errors import ConfigError
 from ..report import alerts as alerting
+from ..textutil import safe_text
 from ..timeutil import parse_when, utcnow
 from .base import (
     ConfigOpt,
@@ -29,7 +30,7 @@ from .base import (
     open_store,
     quiet_mode,
 )
-from .output import Format, console, safe_text, write_rows
+from .output import Format, console, write_rows
 
 _KIND_STYLE = {"spike": "yellow", "negative": "red", "urgent": "bold red"}
 

@@ -20,7 +20,8 @@ from ..configure import load_config
 from ..errors import ConfigError, MentionwatchError
 from ..store import db as store
 from ..store import locking
-from .output import Format, console, safe_text
+from ..textutil import safe_text
+from .output import Format, console
 
 app = typer.Typer(
     name="mentionwatch",

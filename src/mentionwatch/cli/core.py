@@ -1,6 +1,6 @@
 """Thin Typer commands: parse options, call one library function, render the result.
 
-``clikit.handle_errors`` is the only place that turns MentionwatchError into a message
+``cli.base.handle_errors`` is the only place that turns MentionwatchError into a message
 and an exit code: 0 ok; 1 some sources failed (or delivery failed); 2 usage or
 configuration error.
 """
@@ -22,6 +22,7 @@ from ..config.model import Brand
 from ..errors import ConfigError
 from ..models import RunReport, SourceReport, Span
 from ..store import db as store
+from ..textutil import safe_text
 from ..timeutil import parse_when
 from .base import (
     GLOBALS,
@@ -38,15 +39,7 @@ from .base import (
     optional_config,
     quiet_mode,
 )
-from .output import (
-    Format,
-    brand_summary,
-    console,
-    safe_text,
-    source_summary,
-    write_records,
-    write_rows,
-)
+from .output import Format, brand_summary, console, source_summary, write_records, write_rows
 
 # ------------------------------------------------------------------ commands
 

@@ -31,6 +31,7 @@ from ..errors import ConfigError
 from ..report import delivery, mailer
 from ..report.digest import Digest, build_digest, candidate_ids, make_period
 from ..report.render import DigestFormat, render, render_html, render_rich, render_text, subject
+from ..textutil import safe_text
 from ..timeutil import parse_when, to_iso, utcnow
 from .base import (
     ConfigOpt,
@@ -43,7 +44,7 @@ from .base import (
     open_store,
     quiet_mode,
 )
-from .output import console, safe_text
+from .output import console
 
 SCREEN_LIMIT = 20  # mentions listed on screen by default
 EMAIL_LIMIT = 50  # mentions listed in an e-mail; all carried ones are marked sent

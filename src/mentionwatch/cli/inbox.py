@@ -17,6 +17,7 @@ from rich.text import Text
 
 from ..errors import ConfigError
 from ..report.render import web_url
+from ..textutil import safe_text
 from ..timeutil import to_iso, utcnow
 from ..webcare import inbox as webcare
 from ..webcare.labels import labeller
@@ -31,7 +32,7 @@ from .base import (
     open_store,
     optional_config,
 )
-from .output import Format, console, safe_text, write_rows
+from .output import Format, console, write_rows
 
 AsOpt = Annotated[
     str | None,

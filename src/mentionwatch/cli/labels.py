@@ -18,6 +18,7 @@ from rich.text import Text
 from ..analysis.explain import highlighted
 from ..errors import ConfigError
 from ..store import db as store
+from ..textutil import safe_text
 from ..timeutil import parse_when
 from ..webcare import labels
 from .base import (
@@ -30,7 +31,7 @@ from .base import (
     optional_config,
     quiet_mode,
 )
-from .output import console, safe_text
+from .output import console
 
 SNIPPET = 500  # characters of the post text shown per mention when labelling by keys
 _LEAD = 150  # of which, before the first match: enough to see what it is about

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import csv
 import json
-import re
 import sys
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
@@ -22,6 +21,7 @@ from rich.text import Text
 
 from ..models import SourceReport
 from ..store.db import RECORD_FIELDS
+from ..textutil import safe_text
 
 
 class Format(StrEnum):
@@ -29,28 +29,6 @@ class Format(StrEnum):
     json = "json"
     jsonl = "jsonl"
     csv = "csv"
-
-
-# ESC-introduced sequences (CSI, OSC, ...) first, then any remaining control or
-# bidi-override character. Tabs and newlines are handled by the caller.
-_ESCAPES = re.compile(
-    r"\x1b\[[0-?]*[ -/]*[@-~]"  # CSI ... final byte
-    r"|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?"  # OSC ... BEL or ST
-    r"|\x1b[@-_]"  # other two-byte escapes
-    r"|\x9b[0-?]*[ -/]*[@-~]"  # 8-bit CSI
-)
-_CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
-
-
-def safe_text(value: Any, *, one_line: bool = True) -> str:
-    """Untrusted text made inert for a terminal: escapes dropped, controls shown as '?'."""
-    if value is None:
-        return ""
-    s = _ESCAPES.sub("", str(value))
-    s = _CONTROLS.sub("?", s)
-    if one_line:
-        s = " ".join(s.split())
-    return s
 
 
 class SafeConsole(Console):

@@ -37,6 +37,7 @@ from ..config.model import Brand
 from ..errors import ConfigError
 from ..models import Match, Span
 from ..store.db import mention_key
+from ..textutil import safe_text
 from ..timeutil import parse_when, to_iso
 from .base import (
     ConfigOpt,
@@ -49,7 +50,7 @@ from .base import (
     open_store,
     optional_config,
 )
-from .output import console, safe_text
+from .output import console
 
 DEFAULT_SINCE = "30d"
 DEFAULT_LIMIT = 10

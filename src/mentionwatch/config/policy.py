@@ -21,7 +21,7 @@ from .reader import (
 )
 
 Severity = Literal["low", "medium", "high", "critical"]
-# Ascending: the inbox puts higher severities first (see inbox.py).
+# Ascending: the inbox puts higher severities first (see webcare.inbox).
 SEVERITIES: tuple[Severity, ...] = ("low", "medium", "high", "critical")
 SEVERITY_RANK: dict[str, int] = {name: i + 1 for i, name in enumerate(SEVERITIES)}
 

@@ -25,7 +25,7 @@ How the window rules decide, and why this way:
   means nobody can say the spike never stopped, so the next breach starts a new episode.
 * Urgent: one alert per matching post, the episode is the mention id; when a rule covers
   every brand, a post that names two brands still fires once.
-* Policy: the scan flags mentions by the `policy:` rules (policy.py); every flag raised
+* Policy: the scan flags mentions by the `policy:` rules (webcare.policy); every flag raised
   within ``deliver.max_age`` becomes an alert of kind ``policy`` under the policy rule's
   name, episode = the mention id (so once per mention and rule, and once per post like
   urgent alerts), delivered by the same channels. No ``alerts:`` section: flags are only
@@ -47,12 +47,12 @@ from typing import Any
 
 import sqlite_utils
 
-from ..cli.output import safe_text
 from ..config.alerts import AlertsConfig, NegativeRule, Rule, SpikeRule, UrgentRule, WindowRule
 from ..config.model import Brand, EmailConfig, Settings
 from ..config.policy import PolicyRule
 from ..errors import MailError
 from ..store.db import transaction
+from ..textutil import safe_text
 from ..timeutil import from_iso, to_iso
 from . import delivery, mailer, webhook
 

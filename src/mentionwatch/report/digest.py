@@ -1,6 +1,6 @@
 """The digest as data: what a period looked like for the configured brands, read from
 the store into a tree of frozen dataclasses. Rendering (text, markdown, HTML, JSON)
-lives in digest_render; sending and delivery bookkeeping in cli_digest.
+lives in report.render; sending and delivery bookkeeping in cli.digest.
 
 Only configured brands count (a brand removed from the config drops out of the
 digest), and mentions whose status is ``irrelevant`` are left out everywhere.

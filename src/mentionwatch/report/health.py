@@ -8,8 +8,8 @@ from typing import Any
 from rich.table import Table
 from rich.text import Text
 
-from ..cli.output import safe_text
 from ..config.loader import Config
+from ..textutil import safe_text
 
 FIELDS = (
     "name", "type", "last_status", "last_success", "last_error", "last_error_at",

@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 
 from rich.text import Text
 
-from ..cli.output import safe_text
+from ..textutil import safe_text
 from ..timeutil import to_iso
 from ..webcare.inbox import span_text
 from .digest import (

@@ -11,9 +11,9 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from ..cli.output import safe_text
 from ..errors import MentionwatchError
 from ..sources.http import default_user_agent, describe_status
+from ..textutil import safe_text
 
 DEFAULT_TIMEOUT = 20.0
 MAX_REPLY_BYTES = 4096  # enough for Slack's "invalid_payload"-style answers; never a flood

@@ -1,4 +1,4 @@
-"""Plain web pages: each configured URL is one post, its main text read by extract.py.
+"""Plain web pages: each configured URL is one post, its main text read by sources.extract.
 
 A source names one page (``url``) or several (``urls: [...]``). Each page becomes one
 RawItem: external id and url = its canonical URL (``<link rel=canonical>``, else the

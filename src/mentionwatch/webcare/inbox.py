@@ -2,7 +2,7 @@
 targets, and the priority that orders what needs handling, with the reasons for each rank.
 
 Statuses: ``new`` (as stored) → ``open`` (someone took it: assigned, or opened) →
-``responded`` | ``ignored``; ``irrelevant`` comes from relevance labels (labels.py) and
+``responded`` | ``ignored``; ``irrelevant`` comes from relevance labels (webcare.labels) and
 keeps a mention out of the inbox. Every change is a row in ``mention_events`` (who,
 when, action, value), written in the same transaction as the change itself.
 
@@ -387,7 +387,7 @@ def add_note(
 def mark_irrelevant(
     db: sqlite_utils.Database, idents: Sequence[str], *, who: str | None, now: datetime
 ) -> Changed:
-    """Label the mentions irrelevant (labels.py: a labels row, status ``irrelevant``,
+    """Label the mentions irrelevant (webcare.labels: a labels row, status ``irrelevant``,
     ``label`` and ``status`` events), which takes them out of the inbox."""
     changed = 0
     with transaction(db):
