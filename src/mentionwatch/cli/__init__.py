@@ -11,11 +11,16 @@ May import everything else in the package; nothing imports the CLI.
 
 from __future__ import annotations
 
-from . import alerts, core, digest, inbox, labels, query
+from . import alerts, browse, digest, inbox, labels, query, scan, sentiment, setup
 from .base import app
 
-# The command modules register themselves on `app` on import; name them so it's explicit.
-COMMAND_MODULES = (core, alerts, digest, inbox, labels, query)
+# The command modules register themselves on `app` on import; named here so it's explicit,
+# in the order --help lists their commands (getting started first, then the daily work).
+COMMAND_MODULES = (setup, scan, browse, sentiment, alerts, digest, inbox, labels, query)
+_RANK = {module.__name__: rank for rank, module in enumerate(COMMAND_MODULES)}
+app.registered_commands.sort(
+    key=lambda command: _RANK.get(getattr(command.callback, "__module__", ""), len(_RANK))
+)
 
 
 def main() -> None:

@@ -1,0 +1,125 @@
+"""Reading the store: `mentions` (filtered lists in every format), `show` (one mention and
+why it matched), `sources` (per-source health).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated
+
+import typer
+
+from ..errors import ConfigError
+from ..store import db as store
+from ..timeutil import parse_when
+from .base import (
+    ConfigOpt,
+    DbOpt,
+    FormatOpt,
+    QuietOpt,
+    app,
+    handle_errors,
+    load,
+    open_store,
+    optional_config,
+)
+from .output import Format, console, write_records, write_rows
+
+
+@app.command()
+@handle_errors
+def mentions(
+    brand: Annotated[str | None, typer.Option(help="Only this brand.")] = None,
+    source: Annotated[str | None, typer.Option(help="Only this source name.")] = None,
+    since: Annotated[
+        str | None, typer.Option(help="Published after: 24h, 7d, 30m, 2w or an ISO date.")
+    ] = None,
+    until: Annotated[str | None, typer.Option(help="Published before (same forms).")] = None,
+    sentiment: Annotated[str | None, typer.Option(help="positive, neutral or negative.")] = None,
+    status: Annotated[
+        str | None, typer.Option(help="new, open, responded, ignored or irrelevant.")
+    ] = None,
+    include_irrelevant: Annotated[
+        bool,
+        typer.Option(
+            "--all",
+            help="Include mentions labelled irrelevant (left out unless --status irrelevant).",
+        ),
+    ] = False,
+    search: Annotated[
+        str | None, typer.Option(help='Full-text query (SQLite FTS5: words, "phrases", OR, NOT).')
+    ] = None,
+    flag: Annotated[
+        str | None,
+        typer.Option(metavar="NAME", help="Only mentions flagged by this policy rule."),
+    ] = None,
+    limit: Annotated[int, typer.Option(min=1, help="At most this many, newest first.")] = 50,
+    fmt: FormatOpt = None,
+    config: ConfigOpt = None,
+    db: DbOpt = None,
+    quiet: QuietOpt = False,
+) -> None:
+    """List stored mentions, newest first, filtered."""
+    if sentiment is not None and sentiment not in ("positive", "neutral", "negative"):
+        raise ConfigError(f"--sentiment: expected positive, neutral or negative, got {sentiment!r}")
+    filt = store.MentionFilter(
+        brand=brand,
+        source=source,
+        since=parse_when(since, option="--since") if since else None,
+        until=parse_when(until, option="--until") if until else None,
+        sentiment=sentiment,
+        status=status,
+        search=search,
+        limit=limit,
+        include_irrelevant=include_irrelevant,
+        flag=flag,
+    )
+    cfg = optional_config(config)
+    with open_store(cfg, db, create=False) as database:
+        records = store.query_mentions(database, filt)
+    write_records(records, fmt or Format.table)
+
+
+@app.command()
+@handle_errors
+def show(
+    mention_id: Annotated[
+        str, typer.Argument(metavar="ID", help="Mention id (or a unique prefix).")
+    ],
+    fmt: FormatOpt = None,
+    config: ConfigOpt = None,
+    db: DbOpt = None,
+    quiet: QuietOpt = False,
+) -> None:
+    """One mention in full, with the terms that matched and where, its policy flags
+    and its history (status, assignee, notes)."""
+    from ..analysis.explain import render_mention
+    from ..webcare.inbox import details
+
+    cfg = optional_config(config)
+    with open_store(cfg, db, create=False) as database:
+        record = store.get_mention(database, mention_id)
+        record.update(details(database, record["id"]))
+    if fmt in (Format.json, Format.jsonl):
+        print(json.dumps(record, ensure_ascii=False, indent=2 if fmt is Format.json else None))
+    elif fmt is Format.csv:
+        write_records([record], Format.csv)
+    else:
+        console().print(render_mention(record))
+
+
+@app.command()
+@handle_errors
+def sources(
+    fmt: FormatOpt = None,
+    config: ConfigOpt = None,
+    db: DbOpt = None,
+    quiet: QuietOpt = False,
+) -> None:
+    """Per-source health: last success, last error, items, mentions, latency."""
+    from ..report.health import FIELDS, health_rows, health_table
+
+    cfg = load(config)
+    with open_store(cfg, db) as database:
+        rows = health_rows(cfg, store.source_health(database))
+    write_rows(rows, fmt or Format.table, table=health_table, fields=FIELDS)

@@ -1,0 +1,117 @@
+"""One scan from the command line: progress on a terminal, the new mentions as a table or
+data, a per-source summary, and alerts after it with --alerts.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import sqlite_utils
+import typer
+
+from .. import pipeline
+from ..config.loader import Config
+from ..models import RunReport, SourceReport
+from ..store import db as store
+from ..textutil import safe_text
+from .base import (
+    ConfigOpt,
+    DbOpt,
+    FormatOpt,
+    QuietOpt,
+    WaitOpt,
+    app,
+    for_people,
+    handle_errors,
+    load,
+    open_store,
+    quiet_mode,
+)
+from .output import Format, brand_summary, console, source_summary, write_records
+
+
+def print_run(report: RunReport, quiet: bool) -> None:
+    err = console(stderr=True)
+    if for_people(quiet):
+        err.print(source_summary(report.sources))
+        seconds = (report.finished - report.started).total_seconds()
+        err.print(
+            f"{len(report.new_mention_ids)} new mention(s) from {len(report.sources)} source(s) "
+            f"in {seconds:.1f}s",
+            markup=False,
+        )
+        return
+    # Without a terminal (cron), failures still reach stderr: cron mails it to someone.
+    for r in report.failed:
+        err.print(f"error: source {safe_text(r.name)}: {safe_text(r.error)}", markup=False)
+
+
+def run_scan(
+    cfg: Config, database: sqlite_utils.Database, only: list[str], quiet: bool
+) -> RunReport:
+    if not for_people(quiet):
+        return pipeline.scan(cfg, database, only=only)
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    total = len(pipeline.select_sources(cfg, only))
+    with Progress(
+        TextColumn("scanning"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.description}"),
+        console=console(stderr=True),
+        transient=True,
+    ) as bar:
+        task = bar.add_task("", total=total)
+
+        def advance(r: SourceReport) -> None:
+            bar.update(task, advance=1, description=safe_text(r.name)[:40])
+
+        return pipeline.scan(cfg, database, only=only, progress=advance)
+
+
+@app.command()
+@handle_errors
+def scan(
+    source: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--source", "-s", help="Scan only this source (repeatable).", show_default=False
+        ),
+    ] = None,
+    fmt: FormatOpt = None,
+    alerts: Annotated[
+        bool,
+        typer.Option(
+            "--alerts",
+            help="After the scan, evaluate the config's alert rules and deliver what fired.",
+        ),
+    ] = False,
+    wait: WaitOpt = 0.0,
+    config: ConfigOpt = None,
+    db: DbOpt = None,
+    quiet: QuietOpt = False,
+) -> None:
+    """Fetch every source, store new mentions once, print them."""
+    from ..report import alerts as alerting
+    from .alerts import alert_rules, report_run
+
+    cfg = load(config)
+    rules = alert_rules(cfg) if alerts else None  # a missing section is exit 2, before fetching
+    run = None
+    with open_store(cfg, db, lock="scan", wait=wait) as database:
+        report = run_scan(cfg, database, source or [], quiet)
+        records = store.query_mentions(database, store.MentionFilter(ids=report.new_mention_ids))
+        # --quiet silences the table for people; asked-for data is still printed.
+        if fmt is not None or not quiet_mode(quiet):
+            write_records(records, fmt or Format.table, title="New mentions")
+        if for_people(quiet) and records:
+            console(stderr=True).print(brand_summary(records, [b.name for b in cfg.brands]))
+        print_run(report, quiet)
+        if rules is not None:
+            # Inside the scan's lock: alerts see exactly what this scan stored.
+            run = alerting.run_alerts(rules, cfg.email, database, settings=cfg.settings)
+    if run is not None and rules is not None:
+        report_run(run, quiet, alerting.duration_text(rules.deliver.max_age), list_fired=True)
+    if report.failed or (run is not None and not run.ok):
+        raise typer.Exit(1)
