@@ -192,7 +192,7 @@ def test_sentiment_command() -> None:
     result = runner.invoke(app, ["sentiment", "I love this, it is great"])
     row = json.loads(result.stdout)
     assert row["label"] == "positive"
-    assert row["engine"] == "vader"
+    assert row["engine"] == "model"
     assert row["score"] > 0.5
     lines = runner.invoke(
         app, ["sentiment", "--engine", "textblob"], input="awful and bad\nit is a table\n"

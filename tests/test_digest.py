@@ -208,7 +208,13 @@ def test_json_is_the_content(filled: Path) -> None:
     assert acme["change"] == {"previous": 2, "delta": 4, "percent": 200.0}
     assert globex["change"] == {"previous": 0, "delta": 1, "percent": None}
     assert data["total"] == 7
-    assert acme["sentiment"] == {"positive": 2, "neutral": 1, "negative": 3, "average": -0.117}
+    assert acme["sentiment"] == {
+        "positive": 2,
+        "neutral": 1,
+        "negative": 3,
+        "average": -0.117,
+        "unscored": 0,
+    }
     assert len(acme["volume"]) == 24
     assert sum(b["count"] for b in acme["volume"]) == 6
     assert acme["volume"][0] == {"start": "2026-11-20T08:00:00Z", "count": 0}

@@ -6,7 +6,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
 
-SentimentLabel = Literal["positive", "neutral", "negative"]
+# "unscored": the post is in a language the engine has no model for (score is None).
+SentimentLabel = Literal["positive", "neutral", "negative", "unscored"]
 SourceStatus = Literal["ok", "not-modified", "error"]
 
 
@@ -69,7 +70,7 @@ class Match:
 
 @dataclass(frozen=True, slots=True)
 class Sentiment:
-    score: float  # -1.0 .. 1.0
+    score: float | None  # -1.0 .. 1.0; None when unscored
     label: SentimentLabel
     engine: str
     lang: str | None = None

@@ -15,7 +15,7 @@ import sqlite_utils
 
 from . import sources as adapters
 from .analysis.matcher import Matcher, compile_brands
-from .analysis.sentiment import analyze
+from .analysis.sentiment import analyze_mention
 from .config.loader import Config
 from .config.model import SourceConfig
 from .errors import ConfigError, SourceError
@@ -118,13 +118,11 @@ def _store_outcome(
                 (item, m, matches, pid, store.mention_key(pid, m.brand)) for m in matches
             )
     known = store.existing_mentions(db, [c[4] for c in candidates])
-    for item, match, matches, pid, mid in candidates:
+    for item, match, _, pid, mid in candidates:
         if mid in known:
             continue  # already stored: don't pay for sentiment again
-        others = [s for m in matches if m is not match for s in m.spans]
-        combined = f"{item.title}\n{item.text}"
-        sentiment = analyze(
-            combined, engine=engine, spans=match.spans, others=others, lang=item.lang
+        sentiment = analyze_mention(
+            item.title, item.text, match.spans, engine=engine, lang=item.lang
         )
         found.append(store.NewMention(pid, item, match, sentiment))
     report = SourceReport(

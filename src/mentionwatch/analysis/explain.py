@@ -49,10 +49,13 @@ def render_mention(record: dict[str, Any]) -> RenderableType:
         if value not in (None, ""):
             facts.add_row(key, Text(safe_text(value)))
     score = record.get("sentiment")
+    engine = safe_text(record.get("sentiment_engine"))
     if score is not None:
+        facts.add_row("sentiment", Text(f"{score:+.3f} {record['sentiment_label']} ({engine})"))
+    elif record.get("sentiment_label") == "unscored":
+        lang = safe_text(record.get("lang")) or "unknown"
         facts.add_row(
-            "sentiment",
-            Text(f"{score:+.3f} {record['sentiment_label']} ({record.get('sentiment_engine')})"),
+            "sentiment", Text(f"unscored: {engine} has no model for this language ({lang})")
         )
     counters = record.get("counters") or {}
     if counters:

@@ -45,7 +45,7 @@ class Settings:
     concurrency_per_host: int = 4  # politeness: at most this many requests to one server at once
     timeout: float = 20.0
     user_agent: str | None = None
-    sentiment: str = "vader"
+    sentiment: str = "model"  # see analysis/sentiment.py ENGINES
     max_body_bytes: int = 5 * 1024 * 1024
     retries: int = 2
     max_pages: int = 5  # per source (and per search term) per scan: bounded first runs

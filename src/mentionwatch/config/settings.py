@@ -25,7 +25,7 @@ def parse_settings(r: Reader, raw: Any) -> Settings:
     at: KeyPath = ("settings",)
     expect(r, raw, dict, at, "a mapping")
     check_keys(r, raw, SETTINGS_KEYS, at)
-    engine = raw.get("sentiment", "vader")
+    engine = raw.get("sentiment", "model")
     expect(r, engine, str, (*at, "sentiment"), "an engine name")
     if engine not in r.catalog.engines:
         hint = did_you_mean(engine, list(r.catalog.engines))

@@ -101,6 +101,8 @@ class SentimentSplit:
     neutral: int
     negative: int
     average: float | None  # mean score, None without scored mentions
+    # In a language the engine has no model for: not counted as neutral, said apart.
+    unscored: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -404,6 +406,7 @@ def _brand_summary(
             neutral=labels["neutral"],
             negative=labels["negative"],
             average=round(sum(scores) / len(scores), 3) if scores else None,
+            unscored=labels["unscored"],
         ),
         volume=_volume(rows, period),
         top_sources=_top(r["source"] for r in rows),

@@ -84,8 +84,15 @@ def _score(value: float | None) -> str:
 def sentiment_text(s: SentimentSplit) -> str:
     return (
         f"{s.positive} positive · {s.neutral} neutral · {s.negative} negative"
-        f" · average {_score(s.average)}"
+        f" · average {_score(s.average)}{unscored_text(s)}"
     )
+
+
+def unscored_text(s: SentimentSplit) -> str:
+    """Mentions in a language without a sentiment model, said rather than hidden."""
+    if not s.unscored:
+        return ""
+    return f" · {s.unscored} unscored (no sentiment model for their language)"
 
 
 def sparkline(volume: tuple[VolumeBucket, ...]) -> str:
@@ -439,7 +446,7 @@ def _html_brand(b: BrandSummary, p: Period) -> str:
         f'<span style="color:{_COLOURS["positive"]}">{s.positive} positive</span> · '
         f"{s.neutral} neutral · "
         f'<span style="color:{_COLOURS["negative"]}">{s.negative} negative</span> · '
-        f"average {_h(_score(s.average))}</p>\n"
+        f"average {_h(_score(s.average))}{_h(unscored_text(s))}</p>\n"
         f"{_volume_chart(b.volume, p)}\n"
         f'<p style="margin:12px 0 0;font-size:13px"><b>Top sources:</b> '
         f"{_tallies(b.top_sources, _h)}<br><b>Most active authors:</b> "

@@ -266,7 +266,7 @@ def save_source_run(
                     item.author,
                     to_iso(item.published),
                     now,
-                    item.lang,
+                    item.lang or nm.sentiment.lang,  # the source's word, else detected
                     json.dumps(dict(item.counters)) if item.counters else None,
                     item.reach,
                 ],
