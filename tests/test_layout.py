@@ -36,6 +36,7 @@ LAYERS: dict[str, int] = {
     "configure": 7,
     "pipeline": 7,
     "demo": 7,
+    "rescore": 7,
     "cli": 8,
     "__main__": 8,
 }
