@@ -196,6 +196,22 @@ def test_language_detection_on_short_posts(text: str, lang: str) -> None:
     assert detect(text) == lang
 
 
+@pytest.mark.parametrize(
+    ("text", "lang"),
+    [
+        ("Ich habe das gestern in der Stadt gesehen, und es war so schön, aber was kann man", "de"),
+        ("Het is een mooie dag en ik ben blij dat ik hier ben met al mijn vrienden", "nl"),
+        ("Voy a la playa con mi amigo y vamos a comer algo a las tres", "es"),
+        ("Je suis allé à la plage avec mon ami et il a fait beau toute la journée", "fr"),
+        ("Jeg har ventet i tre uker, og det er ikke godt nok for en kunde som meg", "no"),
+        ("Eg har venta i tre veker og det er ikkje godt nok for ein kunde som meg", "no"),
+        ("Jag har väntat i tre veckor och det är inte bra nog för en kund som mig", "sv"),
+    ],
+)
+def test_the_english_fast_path_leaves_other_languages_alone(text: str, lang: str) -> None:
+    assert detect(text) == lang
+
+
 def test_too_little_text_to_tell_is_unknown() -> None:
     assert detect("Ember!") is None
     assert detect("https://example.com @ember #fail") is None
