@@ -42,6 +42,7 @@ import multiprocessing
 import os
 import random
 import re
+import shutil
 import statistics
 import sys
 import tempfile
@@ -457,6 +458,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         action="store_true",
         help="a farm where ~90%% of posts name a brand and ~40%% name two (search sources)",
     )
+    ap.add_argument(
+        "--into",
+        type=Path,
+        default=None,
+        help="also scan into a copy of this (large) database and compare with the empty one",
+    )
     ap.add_argument("--seed", type=int, default=SEED, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     n_feeds = args.feeds if args.feeds is not None else (50 if args.quick else 500)
@@ -486,6 +493,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     rescans: list[ScanFigures] = []
     naives: list[NaiveFigures] = []
     reruns: list[NaiveFigures] = []
+    intos: list[ScanFigures] = []
     try:
         port = port_queue.get(timeout=60)
         base = f"http://127.0.0.1:{port}"
@@ -504,6 +512,14 @@ def main(argv: Sequence[str] | None = None) -> int:
                 stored = db["mentions"].count
                 density = _density(db)
                 db.close()
+                if args.into is not None:
+                    copy = Path(tmp) / f"into{r}.db"
+                    shutil.copyfile(args.into, copy)
+                    big = store.open_db(copy)
+                    before = big["mentions"].count
+                    intos.append(run_scan(cfg, big))
+                    big.close()
+                    print(f"scan into a store of {before:,} mentions: {intos[-1].seconds:.2f}s")
                 if not args.skip_naive:
                     naive_db = Path(tmp) / f"naive{r}.db"
                     naives.append(naive_loop(urls, naive_db))
@@ -515,6 +531,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         server.join(10)
 
     _print_report(total_entries, fulls, rescans, stored, naives, reruns, parse, n_feeds)
+    if intos:
+        full, big = _median_run(fulls), _median_run(intos)
+        ratio = big.seconds / full.seconds
+        print(
+            f"\nsame scan into the large store: {big.seconds:.2f}s vs {full.seconds:.2f}s empty: "
+            f"{ratio:.2f}x " + ("PASS" if ratio <= 1.3 else "FAIL") + " (target <= 1.3x)"
+        )
     one, two = density
     print(
         f"\nposts naming a brand: {one / total_entries:.0%}, naming two or more: "
