@@ -4,6 +4,7 @@ same sentiments as in-process scoring, and small batches never start a pool."""
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import pytest
 
@@ -50,3 +51,19 @@ def test_one_worker_never_pools(monkeypatch: pytest.MonkeyPatch) -> None:
     scores = asyncio.run(scorer.score(TEXTS))
     assert scorer._pool is None
     assert len(scores) == 3
+
+
+def test_a_broken_pool_falls_back_to_in_process(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(pipeline, "POOL_MIN_BATCH", 1)
+    monkeypatch.setattr(pipeline, "POOL_MIN_TOTAL", 0)
+    scorer = pipeline.Scorer("vader", workers=2)
+
+    class Broken(pipeline.ProcessPoolExecutor):
+        def submit(self, *args: object, **kwargs: object) -> Any:
+            raise pipeline.BrokenProcessPool("a worker died")
+
+    monkeypatch.setattr(pipeline, "ProcessPoolExecutor", Broken)
+    scores = asyncio.run(scorer.score(TEXTS))
+    assert scores == dict(zip(TEXTS, pipeline.score_snippets(TEXTS, "vader"), strict=True))
+    assert scorer.workers == 1  # no second try at a pool in this scan
+    assert scorer._pool is None

@@ -14,6 +14,7 @@ import os
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -83,15 +84,22 @@ class Scorer:
         # One chunk per worker, so a single large source still uses every core.
         size = -(-len(unique) // self.workers)
         chunks = [unique[i : i + size] for i in range(0, len(unique), size)]
-        parts = await asyncio.gather(
-            *(loop.run_in_executor(self._pool, score_snippets, c, self.engine) for c in chunks)
-        )
+        try:
+            parts = await asyncio.gather(
+                *(loop.run_in_executor(self._pool, score_snippets, c, self.engine) for c in chunks)
+            )
+        except (BrokenProcessPool, OSError):
+            # A worker died (killed, out of memory) or none could start: score here
+            # from now on rather than lose the run.
+            self.close()
+            self.workers = 1
+            return dict(zip(unique, score_snippets(unique, self.engine), strict=True))
         return dict(zip(unique, [s for part in parts for s in part], strict=True))
 
     def close(self) -> None:
         if self._pool is not None:
-            self._pool.shutdown(wait=True, cancel_futures=True)
-            self._pool = None
+            pool, self._pool = self._pool, None
+            pool.shutdown(wait=True, cancel_futures=True)
 
 
 @dataclass(frozen=True, slots=True)
