@@ -1,12 +1,20 @@
-"""One scan: fetch every source concurrently, match brands, score, store per source."""
+"""One scan: fetch every source concurrently, match brands, score, store per source.
+
+Scoring is the costliest step when most posts are mentions, so each source's distinct
+snippets are scored as one batch: in-process when the batch is small, in a process pool
+on every core when it is large, while the event loop goes on fetching and storing."""
 
 from __future__ import annotations
 
 import asyncio
 import dataclasses
 import difflib
+import multiprocessing
+import os
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -15,17 +23,83 @@ import sqlite_utils
 
 from . import sources as adapters
 from .analysis.matcher import Matcher, compile_brands
-from .analysis.sentiment import analyze_mention
+from .analysis.sentiment import prepare, score_snippet
 from .config.loader import Config
 from .config.model import SourceConfig
 from .errors import ConfigError, SourceError
-from .models import FetchResult, Match, RawItem, RunReport, SourceReport, SourceState
+from .models import FetchResult, Match, RawItem, RunReport, Sentiment, SourceReport, SourceState
 from .sources.http import make_client
 from .store import db as store
 from .timeutil import utcnow
 from .webcare import policy
 
 ProgressCallback = Callable[[SourceReport], None]
+
+# Below this many distinct snippets a batch is scored in-process: shipping text to a
+# worker and back costs more than scoring a few dozen posts.
+POOL_MIN_BATCH = 64
+# The pool starts only once a scan has seen this many snippets: starting workers (a
+# fresh interpreter each, loading the engine) takes about a second, which a scan with
+# a few hundred mentions would not win back.
+POOL_MIN_TOTAL = 400
+Snippet = tuple[str, str | None]  # (focus text, language): what a score depends on
+
+
+def score_snippets(snippets: Sequence[Snippet], engine: str) -> list[Sentiment]:
+    """Sentiment of each snippet (already focused on the brand, its language known).
+
+    A module-level function of plain values, so a worker process can run it with any
+    engine: the engine loads in the worker, never crosses a process boundary."""
+    return [score_snippet(text, lang, engine=engine) for text, lang in snippets]
+
+
+class Scorer:
+    """Scores batches of snippets, each distinct snippet once; large batches go to a
+    process pool (started on first need) so scoring uses every core while the event
+    loop keeps fetching. Close it to stop the workers."""
+
+    def __init__(self, engine: str, *, workers: int | None = None) -> None:
+        self.engine = engine
+        self.workers = workers if workers is not None else min(os.cpu_count() or 1, 4)
+        self._pool: ProcessPoolExecutor | None = None
+        self.seen = 0  # distinct snippets asked for so far: decides whether to pool
+
+    def _use_pool(self, size: int) -> bool:
+        if self.workers < 2 or size < POOL_MIN_BATCH:
+            return False
+        return self._pool is not None or self.seen >= POOL_MIN_TOTAL
+
+    async def score(self, snippets: Sequence[Snippet]) -> dict[Snippet, Sentiment]:
+        unique = list(dict.fromkeys(snippets))
+        self.seen += len(unique)
+        if not self._use_pool(len(unique)):
+            return dict(zip(unique, score_snippets(unique, self.engine), strict=True))
+        if self._pool is None:
+            # spawn, not fork: forking a process whose event loop runs resolver threads
+            # can copy a held lock into the child.
+            self._pool = ProcessPoolExecutor(
+                self.workers, mp_context=multiprocessing.get_context("spawn")
+            )
+        loop = asyncio.get_running_loop()
+        # One chunk per worker, so a single large source still uses every core.
+        size = -(-len(unique) // self.workers)
+        chunks = [unique[i : i + size] for i in range(0, len(unique), size)]
+        try:
+            parts = await asyncio.gather(
+                *(loop.run_in_executor(self._pool, score_snippets, c, self.engine) for c in chunks)
+            )
+        except (BrokenProcessPool, OSError):
+            # A worker died (killed, out of memory) or none could start: score here
+            # from now on rather than lose the run.
+            self.close()
+            self.workers = 1
+            return dict(zip(unique, score_snippets(unique, self.engine), strict=True))
+        return dict(zip(unique, [s for part in parts for s in part], strict=True))
+
+    def close(self) -> None:
+        if self._pool is not None:
+            pool, self._pool = self._pool, None
+            pool.shutdown(wait=True, cancel_futures=True)
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,39 +172,60 @@ def _quiet_outcome(outcome: _Outcome) -> SourceReport | None:
     return None
 
 
-def _store_outcome(
-    db: sqlite_utils.Database,
-    outcome: _Outcome,
-    matcher: Matcher,
-    engine: str,
-    checker: policy.PolicyChecker,
-) -> tuple[SourceReport, list[str]]:
+@dataclass(slots=True)
+class _Candidates:
+    """One source's posts that name a brand and are not stored yet, with their snippets."""
+
+    outcome: _Outcome
+    found: list[tuple[str, RawItem, Match, Snippet]]  # post id, item, match, snippet
+
+
+def _candidates(db: sqlite_utils.Database, outcome: _Outcome, matcher: Matcher) -> _Candidates:
     src = outcome.config
     result = outcome.result
     assert result is not None
-    found: list[store.NewMention] = []
-    candidates: list[tuple[RawItem, Match, list[Match], str, str]] = []
+    matched: list[tuple[RawItem, Match, list[Match], str, str]] = []
     for item in result.items:
         matches = matcher.match(item.title, item.text)
         if matches:
             pid = store.post_key(src.name, item)
-            candidates.extend(
+            matched.extend(
                 (item, m, matches, pid, store.mention_key(pid, m.brand)) for m in matches
             )
-    known = store.existing_mentions(db, [c[4] for c in candidates])
-    for item, match, _, pid, mid in candidates:
+    # Before any scoring: a post already stored costs a lookup, not a sentiment call.
+    known = store.existing_mentions(db, [c[4] for c in matched])
+    found: list[tuple[str, RawItem, Match, Snippet]] = []
+    langs: dict[str, str | None] = {}  # a post naming two brands: its language read once
+    for item, match, _, pid, mid in matched:
         if mid in known:
-            continue  # already stored: don't pay for sentiment again
-        sentiment = analyze_mention(
-            item.title, item.text, match.spans, engine=engine, lang=item.lang
-        )
-        found.append(store.NewMention(pid, item, match, sentiment))
+            continue
+        # The focus and the language are all a score depends on (the same prepare as
+        # `sentiment --target` and `rescore`), so identical pairs are scored once.
+        snippet, lang = prepare(item.title, item.text, match.spans, langs.get(pid, item.lang))
+        langs[pid] = lang
+        found.append((pid, item, match, (snippet, lang)))
+    return _Candidates(outcome, found)
+
+
+def _store_candidates(
+    db: sqlite_utils.Database,
+    cands: _Candidates,
+    scores: dict[Snippet, Sentiment],
+    checker: policy.PolicyChecker,
+) -> tuple[SourceReport, list[str]]:
+    src = cands.outcome.config
+    result = cands.outcome.result
+    assert result is not None
+    found = [
+        store.NewMention(pid, item, match, scores[snippet])
+        for pid, item, match, snippet in cands.found
+    ]
     report = SourceReport(
         src.name,
         src.type,
         "ok",
         items=len(result.items),
-        seconds=outcome.seconds,
+        seconds=cands.outcome.seconds,
         warnings=result.warnings,
     )
     new_ids = store.save_source_run(
@@ -182,24 +277,43 @@ async def scan_async(
             for src in chosen
         ]
         quiet: list[tuple[str, str, SourceState | None, SourceReport]] = []
-        for next_done in asyncio.as_completed(tasks):
-            outcome = await next_done
-            report_or_none = _quiet_outcome(outcome)
-            if report_or_none is None:
-                # Stored as each source finishes: a crash later loses nothing stored here.
-                report, ids = _store_outcome(
-                    db, outcome, matcher, config.settings.sentiment, checker
-                )
-                new_ids.extend(ids)
-            else:
-                # No mentions to keep atomic with: written together at the end. An error
-                # keeps the old state (None): nothing was stored, so nothing is skipped.
-                report = report_or_none
-                state = outcome.result.state if outcome.result is not None else None
-                quiet.append((report.name, report.type, state, report))
+        scorer = Scorer(config.settings.sentiment)
+
+        def finish(report: SourceReport) -> None:
             reports.append(report)
             if progress is not None:
                 progress(report)
+
+        async def score_and_store(cands: _Candidates) -> None:
+            scores = await scorer.score([c[3] for c in cands.found])
+            # Stored as each source finishes: a crash later loses nothing stored here.
+            report, ids = _store_candidates(db, cands, scores, checker)
+            new_ids.extend(ids)
+            finish(report)
+
+        storing: list[asyncio.Task[None]] = []
+        try:
+            for next_done in asyncio.as_completed(tasks):
+                outcome = await next_done
+                report_or_none = _quiet_outcome(outcome)
+                if report_or_none is None:
+                    cands = _candidates(db, outcome, matcher)
+                    # Scored while the loop goes on fetching and matching other sources.
+                    storing.append(asyncio.create_task(score_and_store(cands)))
+                    continue
+                # No mentions to keep atomic with: written together at the end. An error
+                # keeps the old state (None): nothing was stored, so nothing is skipped.
+                state = outcome.result.state if outcome.result is not None else None
+                quiet.append((report_or_none.name, report_or_none.type, state, report_or_none))
+                finish(report_or_none)
+            await asyncio.gather(*storing)
+        finally:
+            # After an error: stop what is left and wait for it, so nothing runs on
+            # (or writes) after scan() has returned.
+            for task in (*tasks, *storing):
+                task.cancel()
+            await asyncio.gather(*tasks, *storing, return_exceptions=True)
+            scorer.close()
     if quiet:
         store.save_source_states(db, quiet, utcnow())
     finished = utcnow()

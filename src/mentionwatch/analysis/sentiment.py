@@ -230,6 +230,26 @@ def language_of(text: str, given: str | None = None) -> str | None:
     return normalize(given) or detect(text)
 
 
+def prepare(
+    title: str, text: str, spans: Sequence[Span], lang: str | None = None
+) -> tuple[str, str | None]:
+    """(focus, language): all a mention's score depends on, so a caller can score each
+    distinct pair once (a scan does). ``spans`` index ``title + "\\n" + text``, the string
+    the matcher reads; the language is the source's (``lang``) or read from the whole
+    post."""
+    full = f"{title}\n{text}"
+    return focus(full, spans), language_of(full, lang)
+
+
+def score_snippet(snippet: str, lang: str | None, *, engine: str = DEFAULT_ENGINE) -> Sentiment:
+    """Score a focused snippet written in ``lang`` (None: unknown, scored as English)."""
+    scorer = get_scorer(engine, lang or DEFAULT_LANG)
+    if scorer is None:
+        return Sentiment(score=None, label="unscored", engine=engine, lang=lang)
+    score, label = scorer(snippet) if snippet.strip() else (0.0, "neutral")
+    return Sentiment(score=score, label=label, engine=engine, lang=lang)
+
+
 def analyze(
     text: str,
     *,
@@ -241,13 +261,7 @@ def analyze(
 
     ``lang``: the language if known (else it is detected). The returned ``lang`` is the
     one used, None when it could not be told (scored as English)."""
-    used = language_of(text, lang)
-    scorer = get_scorer(engine, used or DEFAULT_LANG)
-    if scorer is None:
-        return Sentiment(score=None, label="unscored", engine=engine, lang=used)
-    snippet = focus(text, spans)
-    score, label = scorer(snippet) if snippet.strip() else (0.0, "neutral")
-    return Sentiment(score=score, label=label, engine=engine, lang=used)
+    return score_snippet(focus(text, spans), language_of(text, lang), engine=engine)
 
 
 def analyze_mention(
@@ -258,6 +272,6 @@ def analyze_mention(
     engine: str = DEFAULT_ENGINE,
     lang: str | None = None,
 ) -> Sentiment:
-    """A mention's sentiment as ``scan`` stores it: ``spans`` index ``title + "\\n" +
-    text``, the string the matcher reads."""
-    return analyze(f"{title}\n{text}", engine=engine, spans=spans, lang=lang)
+    """A mention's sentiment as ``scan`` stores it (prepare, then score_snippet)."""
+    snippet, used = prepare(title, text, spans, lang)
+    return score_snippet(snippet, used, engine=engine)

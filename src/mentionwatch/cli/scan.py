@@ -4,6 +4,7 @@ data, a per-source summary, and alerts after it with --alerts.
 
 from __future__ import annotations
 
+import threading
 from typing import Annotated
 
 import sqlite_utils
@@ -46,28 +47,58 @@ def print_run(report: RunReport, quiet: bool) -> None:
         err.print(f"error: source {safe_text(r.name)}: {safe_text(r.error)}", markup=False)
 
 
+PROGRESS_DELAY = 2.0  # seconds: a scan shorter than this shows no bar (no flicker)
+
+
 def run_scan(
-    cfg: Config, database: sqlite_utils.Database, only: list[str], quiet: bool
+    cfg: Config,
+    database: sqlite_utils.Database,
+    only: list[str],
+    quiet: bool,
+    progress: bool | None = None,
 ) -> RunReport:
-    if not for_people(quiet):
+    """Scan with a progress bar on stderr when a person watches a terminal: after
+    PROGRESS_DELAY seconds by default, at once with ``progress=True``, never with
+    ``progress=False``, quiet, or without a terminal (cron logs get no control codes)."""
+    if progress is False or not for_people(quiet):
         return pipeline.scan(cfg, database, only=only)
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
     total = len(pipeline.select_sources(cfg, only))
-    with Progress(
+    bar = Progress(
         TextColumn("scanning"),
         BarColumn(),
         MofNCompleteColumn(),
         TextColumn("{task.description}"),
         console=console(stderr=True),
         transient=True,
-    ) as bar:
-        task = bar.add_task("", total=total)
+    )
+    task = bar.add_task("", total=total)
+    lock = threading.Lock()
+    done = started = False
 
-        def advance(r: SourceReport) -> None:
-            bar.update(task, advance=1, description=safe_text(r.name)[:40])
+    def show() -> None:
+        nonlocal started
+        with lock:  # never start after the scan stopped it
+            if not done:
+                bar.start()
+                started = True
 
+    def advance(r: SourceReport) -> None:
+        # Recorded before the bar shows, too: it appears with the count so far.
+        bar.update(task, advance=1, description=safe_text(r.name)[:40])
+
+    timer = threading.Timer(0.0 if progress else PROGRESS_DELAY, show)
+    timer.daemon = True
+    timer.start()
+    try:
         return pipeline.scan(cfg, database, only=only, progress=advance)
+    finally:
+        timer.cancel()
+        with lock:
+            done = True
+            if started:  # a bar never shown leaves nothing behind, not even a newline
+                bar.stop()
 
 
 @app.command()
@@ -88,6 +119,14 @@ def scan(
         ),
     ] = False,
     wait: WaitOpt = 0.0,
+    progress: Annotated[
+        bool | None,
+        typer.Option(
+            "--progress/--no-progress",
+            help="Progress bar on a terminal: by default once a scan takes over 2 s.",
+            show_default=False,
+        ),
+    ] = None,
     config: ConfigOpt = None,
     db: DbOpt = None,
     quiet: QuietOpt = False,
@@ -100,7 +139,7 @@ def scan(
     rules = alert_rules(cfg) if alerts else None  # a missing section is exit 2, before fetching
     run = None
     with open_store(cfg, db, lock="scan", wait=wait) as database:
-        report = run_scan(cfg, database, source or [], quiet)
+        report = run_scan(cfg, database, source or [], quiet, progress)
         records = store.query_mentions(database, store.MentionFilter(ids=report.new_mention_ids))
         # --quiet silences the table for people; asked-for data is still printed.
         if fmt is not None or not quiet_mode(quiet):

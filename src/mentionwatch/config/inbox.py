@@ -1,4 +1,5 @@
-"""The `inbox:` config section: webcare response-time targets per sentiment label."""
+"""The `inbox:` config section: webcare response-time targets per sentiment label, and
+the horizon beyond which a mention no longer waits for an answer."""
 
 from __future__ import annotations
 
@@ -9,7 +10,10 @@ from typing import Any
 from .reader import KeyPath, Reader, check_keys, duration, expect
 
 SENTIMENT_LABELS = ("negative", "neutral", "positive")
-INBOX_KEYS = ("respond_within",)
+INBOX_KEYS = ("respond_within", "horizon")
+# Older unhandled mentions leave the inbox: a post two weeks old is history, not a
+# conversation to join, and the inbox then reads days, not the whole store.
+DEFAULT_HORIZON = timedelta(days=14)
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,6 +25,7 @@ class InboxConfig:
     """
 
     respond_within: tuple[tuple[str, timedelta], ...] = ()
+    horizon: timedelta = DEFAULT_HORIZON  # the inbox lists mentions at most this old
 
     def target(self, label: str | None) -> timedelta | None:
         return dict(self.respond_within).get(label or "neutral")
@@ -34,14 +39,16 @@ def parse_inbox(r: Reader, raw: Any) -> InboxConfig | None:
     at: KeyPath = ("inbox",)
     expect(r, raw, dict, at, "a mapping (respond_within)")
     check_keys(r, raw, INBOX_KEYS, at)
+    horizon = duration(r, raw, "horizon", at) or DEFAULT_HORIZON
     value = raw.get("respond_within")
     if value is None:
-        return InboxConfig()
+        return InboxConfig(horizon=horizon)
     if not isinstance(value, dict):
         # One target for everything: the plain `respond_within: 4h` of a brand.
         target = duration(r, raw, "respond_within", at)
         assert target is not None
-        return InboxConfig(respond_within=tuple((label, target) for label in SENTIMENT_LABELS))
+        same = tuple((label, target) for label in SENTIMENT_LABELS)
+        return InboxConfig(respond_within=same, horizon=horizon)
     where: KeyPath = (*at, "respond_within")
     check_keys(r, value, SENTIMENT_LABELS, where)
     targets = []
@@ -49,4 +56,4 @@ def parse_inbox(r: Reader, raw: Any) -> InboxConfig | None:
         target = duration(r, value, label, where)
         if target is not None:
             targets.append((label, target))
-    return InboxConfig(respond_within=tuple(targets))
+    return InboxConfig(respond_within=tuple(targets), horizon=horizon)

@@ -42,7 +42,7 @@ from ..config.loader import Config
 from ..config.policy import SEVERITY_RANK
 from ..errors import ConfigError
 from ..timeutil import from_iso, parse_duration, parse_when, to_iso
-from ..webcare.inbox import priority, response_target
+from ..webcare.inbox import priority, register_priority, response_target, target_sql
 from ..webcare.policy import flagged_between
 
 BucketUnit = Literal["hour", "day", "week"]
@@ -280,49 +280,203 @@ def build_digest(
     delivered, any age); None lists the period's own mentions. At most ``limit`` are
     listed, highest priority first."""
     brands = _Brands(config, brand)
-    rows = _rows_between(db, brands, period.previous_start, period.end)
-    start = to_iso(period.start) or ""
-    current = [r for r in rows if r["at"] >= start]
-    previous = [r for r in rows if r["at"] < start]
-
-    by_brand: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for r in current:
-        by_brand[r["brand"]].append(r)
-    prev_counts = Counter(r["brand"] for r in previous)
-
-    summaries = tuple(
-        _brand_summary(name, by_brand[name], prev_counts[name], period) for name in brands.shown
-    )
-    total_all = sum(len(by_brand[name]) for name in brands.all)
+    # The statistics are GROUP BYs in SQLite over the period (an index on the mention's
+    # time finds it): the cost follows the period, never the whole store.
+    stats = _Stats(db, brands, period)
+    summaries = tuple(stats.summary(name) for name in brands.shown)
+    total_all = sum(stats.counts[name] for name in brands.all)
     share = tuple(
-        Share(name, len(by_brand[name]), _ratio(len(by_brand[name]), total_all))
+        Share(name, stats.counts[name], _ratio(stats.counts[name], total_all))
         for name in brands.all
     )
     total = sum(s.count for s in summaries)
 
     if listed is None:
-        pool = [r for name in brands.shown for r in by_brand[name]]
-        kind: ListKind = "period"
+        # Only the rows shown are read: SQLite ranks the period by the same priority.
+        ranked = stats.top(config, limit)
+        needs_answer = stats.needs_answer(config)
+        listing = MentionList(kind="period", total=total, items=tuple(ranked))
     else:
-        pool = _rows_by_id(db, brands, listed)
-        kind = "undelivered"
-    ranked = _ranked(pool, period.end, config)
-    waiting = [m for m in ranked if m.status in WAITING]
-    overdue = [m for m in waiting if m.overdue_by is not None]
-    negative = [m for m in waiting if m.overdue_by is None and m.sentiment_label == "negative"]
-    needs_answer = tuple(overdue + negative)[:NEEDS_ANSWER]
+        ranked = _ranked(_rows_by_id(db, brands, listed), period.end, config)
+        waiting = [m for m in ranked if m.status in WAITING]
+        overdue = [m for m in waiting if m.overdue_by is not None]
+        negative = [m for m in waiting if m.overdue_by is None and m.sentiment_label == "negative"]
+        needs_answer = tuple(overdue + negative)[:NEEDS_ANSWER]
+        listing = MentionList(kind="undelivered", total=len(ranked), items=tuple(ranked[:limit]))
     return Digest(
         period=period,
         brand_filter=brands.shown[0] if brand is not None else None,
         total=total,
-        change=_change(total, sum(prev_counts[name] for name in brands.shown)),
+        change=_change(total, sum(stats.previous[name] for name in brands.shown)),
         brands=summaries,
         share_of_voice=share,
         needs_answer=needs_answer,
-        mentions=MentionList(kind=kind, total=len(ranked), items=tuple(ranked[:limit])),
+        mentions=listing,
         sources=source_health(db, config, period),
         policy=_policy(db, config, brands, period),
     )
+
+
+_PERIOD = """
+WITH c AS (
+    SELECT m.id AS id, m.brand AS brand, m.status AS status,
+           COALESCE(m.sentiment_label, 'neutral') AS label, m.sentiment AS sentiment,
+           p.reach AS reach, p.source AS source, p.author AS author,
+           COALESCE(p.published, p.fetched) AS at
+    FROM posts p JOIN mentions m ON m.post_id = p.id
+    WHERE COALESCE(p.published, p.fetched) >= ? AND COALESCE(p.published, p.fetched) < ?
+      AND m.status != 'irrelevant'
+)
+"""
+
+
+class _Stats:
+    """The period's numbers per configured brand, aggregated by SQLite; the stored
+    spellings of a brand (any case) are added up under its configured name."""
+
+    def __init__(self, db: sqlite_utils.Database, brands: _Brands, period: Period) -> None:
+        self.db = db
+        self.brands = brands
+        self.period = period
+        self.start = to_iso(period.start) or ""
+        self.end = to_iso(period.end) or ""
+        self.counts: Counter[str] = Counter()
+        self.previous: Counter[str] = Counter()
+        self.labels: dict[str, Counter[str]] = defaultdict(Counter)
+        self.score_sum: Counter[str] = Counter()
+        self.scored: Counter[str] = Counter()
+        self.spellings: set[str] = set()  # stored brand values of the shown brands
+        self._buckets: dict[str, Counter[Any]] | None = None  # per brand: bucket → count
+        self._by_cache: dict[str, dict[str, Counter[Any]]] = {}  # column → brand → counts
+        shown = set(brands.shown)
+        # One pass over both periods: the previous one only gives the change.
+        rows = self._query(
+            "SELECT brand, at >= ?, label, count(*), total(sentiment), count(sentiment)"
+            " FROM c GROUP BY 1, 2, 3",
+            [self.start],
+            since=to_iso(period.previous_start),
+        )
+        for stored, current, label, n, score_sum, scored in rows:
+            name = brands.canonical(stored)
+            if name is None:
+                continue
+            if name in shown:
+                self.spellings.add(stored)
+            if not current:
+                self.previous[name] += n
+                continue
+            self.counts[name] += n
+            self.labels[name][label] += n
+            self.score_sum[name] += score_sum
+            self.scored[name] += scored
+
+    def _query(
+        self, sql: str, params: Sequence[Any] = (), *, since: str | None = None
+    ) -> list[tuple[Any, ...]]:
+        """``sql`` over the period's rows (table ``c``), from ``since`` (default: the
+        period's start) to its end."""
+        bounds = [since or self.start, self.end]
+        return list(self.db.execute(_PERIOD + sql, [*bounds, *params]).fetchall())
+
+    def _fold(self, rows: Iterable[tuple[Any, ...]]) -> dict[str, Counter[Any]]:
+        out: dict[str, Counter[Any]] = defaultdict(Counter)
+        for stored, key, n in rows:
+            name = self.brands.canonical(stored)
+            if name is not None:
+                out[name][key] += n
+        return out
+
+    def summary(self, name: str) -> BrandSummary:
+        labels = self.labels[name]
+        scored = self.scored[name]
+        return BrandSummary(
+            name=name,
+            count=self.counts[name],
+            change=_change(self.counts[name], self.previous[name]),
+            sentiment=SentimentSplit(
+                positive=labels["positive"],
+                neutral=labels["neutral"],
+                negative=labels["negative"],
+                average=round(self.score_sum[name] / scored, 3) if scored else None,
+                unscored=labels["unscored"],
+            ),
+            volume=self._volume(name),
+            top_sources=_top_counts(self._by("source")[name]),
+            top_authors=_top_counts(self._by("author")[name]),
+        )
+
+    def _volume(self, name: str) -> tuple[VolumeBucket, ...]:
+        # Buckets start at the period's start (the last may be shorter), so every mention
+        # of the period falls in exactly one bucket and the bars add up to the count.
+        if self._buckets is None:
+            self._buckets = self._fold(
+                self._query(
+                    "SELECT brand, CAST((strftime('%s', at) - ?) / ? AS INTEGER), count(*)"
+                    " FROM c WHERE strftime('%s', at) IS NOT NULL GROUP BY 1, 2",
+                    [self.period.start.timestamp(), self.period.bucket_size.total_seconds()],
+                )
+            )
+        size = self.period.bucket_size
+        n = max(1, math.ceil(self.period.length / size))
+        counts = [0] * n
+        for bucket, count in self._buckets[name].items():
+            counts[min(n - 1, max(0, int(bucket)))] += count
+        return tuple(VolumeBucket(self.period.start + i * size, c) for i, c in enumerate(counts))
+
+    def _by(self, column: str) -> dict[str, Counter[Any]]:
+        cache = self._by_cache
+        if column not in cache:
+            where = " WHERE trim(author) != ''" if column == "author" else ""
+            cache[column] = self._fold(
+                self._query(f"SELECT brand, {column}, count(*) FROM c{where} GROUP BY 1, 2")  # noqa: S608
+            )
+        return cache[column]
+
+    def _ranked_rows(
+        self, config: Config, where: str, order: str, limit: int
+    ) -> list[dict[str, Any]]:
+        if not self.spellings:
+            return []
+        register_priority(self.db)
+        target, target_params = target_sql(config)
+        now = to_iso(self.period.end)
+        marks = ",".join("?" * len(self.spellings))
+        sql = f"""
+            , r AS (
+                SELECT id, at, status, label,
+                       mw_priority(sentiment, reach, (julianday(?) - julianday(at)) * 24) AS pr,
+                       COALESCE(status IN ({",".join("?" * len(WAITING))})
+                                AND julianday(?) > julianday(at) + {target} / 86400.0, 0) AS late
+                FROM c WHERE brand IN ({marks})
+            )
+            SELECT id FROM r WHERE {where} ORDER BY {order} LIMIT ?
+        """  # noqa: S608 -- our own constants only; values are bound
+        params = [now, *WAITING, now, *target_params, *sorted(self.spellings), limit]
+        ids = [r[0] for r in self._query(sql, params)]
+        return _rows_by_id(self.db, self.brands, ids)
+
+    def top(self, config: Config, limit: int) -> list[DigestMention]:
+        rows = self._ranked_rows(config, "1", "pr DESC, at DESC, id", limit)
+        return _ranked(rows, self.period.end, config)
+
+    def needs_answer(self, config: Config) -> tuple[DigestMention, ...]:
+        """Overdue mentions first, then negative ones, each by priority: the first
+        NEEDS_ANSWER of what is still waiting."""
+        waiting = ",".join(f"'{s}'" for s in WAITING)
+        rows = self._ranked_rows(
+            config,
+            f"status IN ({waiting}) AND (late OR label = 'negative')",
+            "late DESC, pr DESC, at DESC, id",
+            NEEDS_ANSWER,
+        )
+        ranked = _ranked(rows, self.period.end, config)
+        return tuple(sorted(ranked, key=lambda m: m.overdue_by is None))
+
+
+def _top_counts(counts: Counter[Any]) -> tuple[Tally, ...]:
+    """The TOP largest counts, ties by name."""
+    ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+    return tuple(Tally(name, count) for name, count in ranked[:TOP])
 
 
 def _ranked(rows: Iterable[dict[str, Any]], now: datetime, config: Config) -> list[DigestMention]:
@@ -350,16 +504,6 @@ def _policy(
         groups.append(PolicyGroup(rule, severity, len(flags), tuple(ranked[:POLICY_ITEMS])))
     groups.sort(key=lambda g: (-SEVERITY_RANK.get(g.severity, 0), -g.count, g.rule))
     return tuple(groups)
-
-
-def _rows_between(
-    db: sqlite_utils.Database, brands: _Brands, start: datetime, end: datetime
-) -> list[dict[str, Any]]:
-    sql = (
-        _SELECT
-        + " AND COALESCE(p.published, p.fetched) >= ? AND COALESCE(p.published, p.fetched) < ?"
-    )
-    return _known(db.query(sql, [to_iso(start), to_iso(end)]), brands)
 
 
 def _rows_by_id(
@@ -390,47 +534,6 @@ def _ratio(part: int, whole: int) -> float:
 def _change(count: int, previous: int) -> Change:
     percent = round(100.0 * (count - previous) / previous, 1) if previous else None
     return Change(previous=previous, delta=count - previous, percent=percent)
-
-
-def _brand_summary(
-    name: str, rows: Sequence[dict[str, Any]], previous: int, period: Period
-) -> BrandSummary:
-    labels = Counter(r["sentiment_label"] or "neutral" for r in rows)
-    scores = [r["sentiment"] for r in rows if r["sentiment"] is not None]
-    return BrandSummary(
-        name=name,
-        count=len(rows),
-        change=_change(len(rows), previous),
-        sentiment=SentimentSplit(
-            positive=labels["positive"],
-            neutral=labels["neutral"],
-            negative=labels["negative"],
-            average=round(sum(scores) / len(scores), 3) if scores else None,
-            unscored=labels["unscored"],
-        ),
-        volume=_volume(rows, period),
-        top_sources=_top(r["source"] for r in rows),
-        top_authors=_top(r["author"] for r in rows if (r["author"] or "").strip()),
-    )
-
-
-def _top(names: Iterable[str]) -> tuple[Tally, ...]:
-    counts = Counter(names)
-    ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
-    return tuple(Tally(name, count) for name, count in ranked[:TOP])
-
-
-def _volume(rows: Sequence[dict[str, Any]], period: Period) -> tuple[VolumeBucket, ...]:
-    # Buckets start at the period's start (the last may be shorter), so every mention
-    # of the period falls in exactly one bucket and the bars add up to the count.
-    size = period.bucket_size
-    n = max(1, math.ceil(period.length / size))
-    counts = [0] * n
-    for r in rows:
-        at = from_iso(r["at"])
-        if at is not None:
-            counts[min(n - 1, int((at - period.start) / size))] += 1
-    return tuple(VolumeBucket(period.start + i * size, c) for i, c in enumerate(counts))
 
 
 def _mention(r: dict[str, Any], now: datetime, config: Config) -> DigestMention:

@@ -244,52 +244,66 @@ def save_source_run(
     report: SourceReport,
     fetched: datetime,
 ) -> list[str]:
-    """Store one source's new mentions and its state together. Returns new mention ids."""
+    """Store one source's new mentions and its state together. Returns new mention ids.
+
+    Written with one ``executemany`` per table: a dense source (every post a mention)
+    would otherwise pay one statement per row."""
     now = to_iso(fetched)
-    new_ids: list[str] = []
+    posts: dict[str, list[Any]] = {}
+    rows: dict[str, list[Any]] = {}
+    for nm in mentions:
+        item, pid = nm.item, nm.post_id
+        posts.setdefault(
+            pid,
+            [
+                pid,
+                item.url,
+                canonical_url(item.url) if item.url else None,
+                item.external_id,
+                source,
+                source_type,
+                item.title[:MAX_TEXT_CHARS],
+                item.text[:MAX_TEXT_CHARS],
+                item.author,
+                to_iso(item.published),
+                now,
+                item.lang or nm.sentiment.lang,  # the source's word, else detected
+                json.dumps(dict(item.counters)) if item.counters else None,
+                item.reach,
+            ],
+        )
+        mid = mention_key(pid, nm.match.brand)
+        rows.setdefault(
+            mid,
+            [
+                mid,
+                pid,
+                nm.match.brand,
+                json.dumps(list(nm.match.terms), ensure_ascii=False),
+                json.dumps([[s.start, s.end, s.term] for s in nm.match.spans]),
+                nm.sentiment.score,
+                nm.sentiment.label,
+                nm.sentiment.engine,
+                now,
+            ],
+        )
     with transaction(db):
-        for nm in mentions:
-            item, pid = nm.item, nm.post_id
-            db.execute(
-                """INSERT OR IGNORE INTO posts (id, url, canonical_url, external_id, source,
-                   source_type, title, text, author, published, fetched, lang, counters, reach)
-                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
-                [
-                    pid,
-                    item.url,
-                    canonical_url(item.url) if item.url else None,
-                    item.external_id,
-                    source,
-                    source_type,
-                    item.title[:MAX_TEXT_CHARS],
-                    item.text[:MAX_TEXT_CHARS],
-                    item.author,
-                    to_iso(item.published),
-                    now,
-                    item.lang or nm.sentiment.lang,  # the source's word, else detected
-                    json.dumps(dict(item.counters)) if item.counters else None,
-                    item.reach,
-                ],
-            )
-            mid = mention_key(pid, nm.match.brand)
-            cur = db.execute(
-                """INSERT OR IGNORE INTO mentions (id, post_id, brand, matched, spans, sentiment,
-                   sentiment_label, sentiment_engine, status, created)
-                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'new', ?)""",
-                [
-                    mid,
-                    pid,
-                    nm.match.brand,
-                    json.dumps(list(nm.match.terms), ensure_ascii=False),
-                    json.dumps([[s.start, s.end, s.term] for s in nm.match.spans]),
-                    nm.sentiment.score,
-                    nm.sentiment.label,
-                    nm.sentiment.engine,
-                    now,
-                ],
-            )
-            if cur.rowcount:
-                new_ids.append(mid)
+        # Under the write lock, so no other writer can add one of these in between:
+        # what is not stored yet is exactly what the inserts below add.
+        known = existing_mentions(db, list(rows))
+        db.conn.executemany(
+            """INSERT OR IGNORE INTO posts (id, url, canonical_url, external_id, source,
+               source_type, title, text, author, published, fetched, lang, counters, reach)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+            list(posts.values()),
+        )
+        db.conn.executemany(
+            """INSERT OR IGNORE INTO mentions (id, post_id, brand, matched, spans, sentiment,
+               sentiment_label, sentiment_engine, status, created)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'new', ?)""",
+            list(rows.values()),
+        )
+        new_ids = [mid for mid in rows if mid not in known]
         _save_state(db, source, source_type, state, report, now, len(new_ids))
     return new_ids
 

@@ -41,6 +41,7 @@ from typing import Any
 
 import sqlite_utils
 
+from ..config.inbox import DEFAULT_HORIZON, SENTIMENT_LABELS
 from ..config.loader import Config
 from ..config.policy import SEVERITY_RANK
 from ..errors import ConfigError
@@ -60,11 +61,44 @@ EXCERPT_CHARS = 400
 def priority(sentiment: float | None, reach: int | None, at: datetime, now: datetime) -> float:
     """How much a mention needs an answer (see the module docstring); the digest
     orders its lists by it too."""
+    return priority_by_age(sentiment, reach, (now - at).total_seconds() / 3600)
+
+
+def priority_by_age(sentiment: float | None, reach: int | None, age_hours: float | None) -> float:
+    """:func:`priority` from the age in hours: the form SQLite calls (``mw_priority``),
+    so a read ranks in SQL by the very same formula and fetches only the rows shown."""
     tone = max(0.25, 1.0 - (sentiment or 0.0))
     audience = 1.0 + math.log10(1 + max(0, reach or 0))
-    age_hours = max(0.0, (now - at).total_seconds() / 3600)
-    freshness = math.pow(0.5, age_hours / 24)
+    freshness = math.pow(0.5, max(0.0, age_hours or 0.0) / 24)
     return round(tone * audience * freshness, 4)
+
+
+def register_priority(db: sqlite_utils.Database) -> None:
+    """Make ``mw_priority(sentiment, reach, age_hours)`` callable from this connection's SQL."""
+    db.conn.create_function("mw_priority", 3, priority_by_age, deterministic=True)
+
+
+def target_sql(config: Config | None) -> tuple[str, list[Any]]:
+    """An SQL expression over ``brand`` and ``label`` giving :func:`response_target` in
+    seconds (NULL: no target), with its parameters: lets SQL tell overdue mentions apart."""
+    if config is None:
+        return "NULL", []
+    whens: list[str] = []
+    params: list[Any] = []
+    for b in config.brands:
+        for label in SENTIMENT_LABELS:
+            target = response_target(config, b.name, label)
+            if target is not None:
+                whens.append("WHEN brand = ? COLLATE NOCASE AND label = ? THEN ?")
+                params += [b.name, label, target.total_seconds()]
+    for label in SENTIMENT_LABELS:  # brands not configured: the label's target alone
+        target = config.inbox.target(label) if config.inbox is not None else None
+        if target is not None:
+            whens.append("WHEN label = ? THEN ?")
+            params += [label, target.total_seconds()]
+    if not whens:
+        return "NULL", []
+    return f"(CASE {' '.join(whens)} END)", params
 
 
 def response_target(config: Config | None, brand: str, label: str | None) -> timedelta | None:
@@ -206,20 +240,67 @@ def inbox(
                 f"--status: expected one of {', '.join(LISTABLE)}, got {status!r}"
                 + (" (irrelevant mentions stay out of the inbox)" if status == "irrelevant" else "")
             )
-    sql = _SELECT + f" WHERE m.status IN ({','.join('?' * len(statuses))})"
-    params: list[Any] = list(statuses)
-    if assignee is not None:
-        sql += " AND m.assignee = ? COLLATE NOCASE"
-        params.append(assignee)
-    if brand is not None:
-        sql += " AND m.brand = ? COLLATE NOCASE"
-        params.append(brand)
-    rows = list(db.query(sql, params))
+    horizon = config.inbox.horizon if config is not None and config.inbox else DEFAULT_HORIZON
+    ids = _ranked_ids(db, config, now, now - horizon, statuses, assignee, brand, limit)
+    rows = []
+    for i in range(0, len(ids), 500):  # stay under SQLite's bound-parameter limit
+        chunk = ids[i : i + 500]
+        rows += list(db.query(_SELECT + f" WHERE m.id IN ({','.join('?' * len(chunk))})", chunk))
     flags = flags_for(db, [r["id"] for r in rows])
     items = [_item(r, flags.get(r["id"], []), config, now) for r in rows]
+    # SQL chose and ordered them; the same order again from the items themselves.
     items.sort(key=sort_key)
-    ranked = [replace(item, rank=i) for i, item in enumerate(items, 1)]
-    return ranked[:limit] if limit is not None else ranked
+    return [replace(item, rank=i) for i, item in enumerate(items, 1)]
+
+
+def _ranked_ids(
+    db: sqlite_utils.Database,
+    config: Config | None,
+    now: datetime,
+    oldest: datetime,
+    statuses: Sequence[str],
+    assignee: str | None,
+    brand: str | None,
+    limit: int | None,
+) -> list[str]:
+    """The ids of the inbox's first ``limit`` mentions in the documented order, ranked by
+    SQLite (flags, overdue, priority, newer, id) so only the rows shown reach Python."""
+    register_priority(db)
+    target, target_params = target_sql(config)
+    severity = " ".join(f"WHEN '{name}' THEN {rank}" for name, rank in SEVERITY_RANK.items())
+    where = [
+        "COALESCE(p.published, p.fetched) >= ?",
+        f"m.status IN ({','.join('?' * len(statuses))})",
+    ]
+    params: list[Any] = [to_iso(oldest), *statuses]
+    if assignee is not None:
+        where.append("m.assignee = ? COLLATE NOCASE")
+        params.append(assignee)
+    if brand is not None:
+        where.append("m.brand = ? COLLATE NOCASE")
+        params.append(brand)
+    active = ",".join(f"'{s}'" for s in ACTIVE)
+    sql = f"""
+        WITH c AS (
+            SELECT m.id AS id, m.status AS status, m.brand AS brand,
+                   COALESCE(m.sentiment_label, 'neutral') AS label, m.sentiment AS sentiment,
+                   p.reach AS reach, COALESCE(p.published, p.fetched) AS at
+            FROM posts p JOIN mentions m ON m.post_id = p.id
+            WHERE {" AND ".join(where)}
+        )
+        SELECT id FROM c ORDER BY
+            COALESCE((SELECT max(CASE f.severity {severity} ELSE 0 END)
+                      FROM mention_flags f WHERE f.mention_id = c.id), 0) DESC,
+            COALESCE(status IN ({active})
+                     AND julianday(?) > julianday(at) + {target} / 86400.0, 0) DESC,
+            mw_priority(sentiment, reach, (julianday(?) - julianday(at)) * 24) DESC,
+            at DESC, id
+        """  # noqa: S608 -- only our own constants are formatted in; values are bound
+    params += [to_iso(now), *target_params, to_iso(now)]
+    if limit is not None:
+        sql += " LIMIT ?"
+        params.append(limit)
+    return [r[0] for r in db.execute(sql, params)]
 
 
 def _item(

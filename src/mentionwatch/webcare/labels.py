@@ -217,11 +217,12 @@ class Counts:
     def interval(self) -> tuple[float, float] | None:
         return wilson_interval(self.relevant, self.labelled) if self.labelled else None
 
-    def add(self, label: str | None) -> Counts:
+    def add(self, label: str | None, n: int = 1) -> Counts:
+        """``n`` more mentions with this label (None: unlabelled; n < 0 takes away)."""
         return Counts(
-            self.relevant + (label == "relevant"),
-            self.irrelevant + (label == IRRELEVANT),
-            self.unlabelled + (label is None),
+            self.relevant + n * (label == "relevant"),
+            self.irrelevant + n * (label == IRRELEVANT),
+            self.unlabelled + n * (label is None),
         )
 
     def as_dict(self) -> dict[str, Any]:
@@ -298,34 +299,45 @@ def precision_report(
 ) -> list[BrandPrecision]:
     """Per stored brand (or only ``brand``), labelled counts and precision, overall and
     per matched keyword; a mention counts once for each keyword it matched."""
-    sql = (
-        "SELECT m.id, m.brand, m.matched, l.label FROM mentions m "
-        "JOIN posts p ON p.id = m.post_id LEFT JOIN labels l ON l.mention_id = m.id WHERE 1"
-    )
+    # Counted in SQLite: every mention per (brand, matched terms), from an index, and
+    # only the labelled ones (few) row by row. Unlabelled = all - labelled.
+    join = " JOIN posts p ON p.id = m.post_id" if since is not None else ""
+    where = ""
     params: list[Any] = []
     if brand is not None:
-        sql += " AND m.brand = ? COLLATE NOCASE"
+        where += " AND m.brand = ? COLLATE NOCASE"
         params.append(brand)
     if since is not None:
-        sql += " AND COALESCE(p.published, p.fetched) >= ?"
+        where += " AND COALESCE(p.published, p.fetched) >= ?"
         params.append(to_iso(since))
     try:
-        rows = db.execute(sql, params).fetchall()
+        totals = db.execute(
+            f"SELECT m.brand, m.matched, count(*) FROM mentions m{join} WHERE 1{where}"  # noqa: S608
+            " GROUP BY m.brand, m.matched",
+            params,
+        ).fetchall()
+        labelled = db.execute(
+            f"SELECT m.id, m.brand, m.matched, l.label FROM labels l"  # noqa: S608
+            f" JOIN mentions m ON m.id = l.mention_id{join} WHERE 1{where}",
+            params,
+        ).fetchall()
     except sqlite3.Error as exc:
         raise StoreError(f"cannot read labels: {exc}") from None
     brands: dict[str, Counts] = {}
     keywords: dict[str, dict[str, Counts]] = defaultdict(dict)
     noise: dict[str, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
-    for mention_id, name, matched, label in rows:
-        brands[name] = brands.get(name, Counts()).add(label)
-        try:
-            terms = json.loads(matched or "[]")
-        except json.JSONDecodeError:
-            terms = []
+    groups = [(name, matched, None, n) for name, matched, n in totals]
+    # Each labelled mention moves from its group's unlabelled count to its label.
+    groups += [(name, matched, label, 1) for _, name, matched, label in labelled]
+    groups += [(name, matched, None, -1) for _, name, matched, _ in labelled]
+    for name, matched, label, n in groups:
+        brands[name] = brands.get(name, Counts()).add(label, n)
         per = keywords[name]
-        for term in dict.fromkeys(str(t) for t in terms):  # once per mention, in order
-            per[term] = per.get(term, Counts()).add(label)
-            if label == IRRELEVANT:
+        for term in _terms(matched):  # once per mention, in order
+            per[term] = per.get(term, Counts()).add(label, n)
+    for mention_id, name, matched, label in labelled:
+        if label == IRRELEVANT:
+            for term in _terms(matched):
                 noise[name][term].add(mention_id)
     report = []
     for name in sorted(brands, key=str.casefold):
@@ -340,6 +352,15 @@ def precision_report(
             )
         )
     return report
+
+
+def _terms(matched: str | None) -> list[str]:
+    """The distinct configured terms of a mention's ``matched`` JSON, in order."""
+    try:
+        terms = json.loads(matched or "[]")
+    except json.JSONDecodeError:
+        terms = []
+    return list(dict.fromkeys(str(t) for t in terms))
 
 
 def report_json(report: Sequence[BrandPrecision]) -> dict[str, Any]:

@@ -1,0 +1,176 @@
+"""The read commands aggregate in SQLite: their results equal the same numbers worked
+out row by row in Python over every stored mention (random store: several brands and
+spellings, labels, statuses, authors, sources, two periods)."""
+
+from __future__ import annotations
+
+import json
+import random
+from collections import Counter
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlite_utils
+
+from mentionwatch.configure import parse_config
+from mentionwatch.models import Match, RawItem, Sentiment, SourceReport
+from mentionwatch.report.digest import build_digest, make_period
+from mentionwatch.store import db as store
+from mentionwatch.webcare import labels
+from mentionwatch.webcare.inbox import priority
+
+NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
+CONFIG = """\
+brands:
+  - {name: Acme, keywords: [Acme, "Acme Corp"]}
+  - {name: Globex, keywords: [Globex]}
+sources: [https://feed.example/a.xml]
+inbox: {respond_within: {negative: 3h}}
+"""
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Iterator[sqlite_utils.Database]:
+    database = store.open_db(tmp_path / "m.db")
+    rng = random.Random(12)
+    mentions = []
+    for i in range(600):
+        at = NOW - timedelta(hours=rng.uniform(0, 24 * 16))
+        brand = rng.choice(("Acme", "ACME", "Globex", "Other"))
+        terms = rng.choice((["Acme"], ["Acme Corp"], ["Acme", "Acme Corp"], ["Globex"]))
+        item = RawItem(
+            str(i),
+            f"https://n{i % 7}.example/{i}",
+            f"post {i}",
+            "text",
+            author=rng.choice(("ann", "bob", "", "cy", "dee")),
+            published=None if i % 50 == 0 else at,
+            counters=(("points", rng.randint(0, 500)),) if i % 2 else (),
+        )
+        score = round(rng.uniform(-1, 1), 3)
+        label = "positive" if score >= 0.05 else "negative" if score <= -0.05 else "neutral"
+        mentions.append(
+            store.NewMention(
+                store.post_key(f"src{i % 5}", item),
+                item,
+                Match(brand, tuple(terms), ()),
+                Sentiment(score, label, "t") if i % 9 else Sentiment(0.0, "neutral", "t"),
+            )
+        )
+    for n in range(5):  # five sources, so posts carry different source names
+        store.save_source_run(
+            database,
+            source=f"src{n}",
+            source_type="rss",
+            mentions=mentions[n::5],
+            state=None,
+            report=SourceReport(f"src{n}", "rss", "ok"),
+            fetched=NOW - timedelta(days=1),
+        )
+    ids = [r[0] for r in database.execute("SELECT id FROM mentions ORDER BY id")]
+    with store.transaction(database):
+        for k, mid in enumerate(ids[::4]):
+            labels.set_label(database, mid, "irrelevant" if k % 3 else "relevant", who="t", at=NOW)
+    database.execute("UPDATE mentions SET status = 'responded' WHERE rowid % 6 = 0")
+    yield database
+    database.close()
+
+
+def _rows(db: sqlite_utils.Database) -> list[dict[str, Any]]:
+    return list(
+        db.query(
+            "SELECT m.id, m.brand, m.matched, m.status, m.sentiment, m.sentiment_label,"
+            " p.source, p.author, p.reach, COALESCE(p.published, p.fetched) AS at, l.label"
+            " FROM mentions m JOIN posts p ON p.id = m.post_id"
+            " LEFT JOIN labels l ON l.mention_id = m.id"
+        )
+    )
+
+
+def test_precision_equals_row_by_row(db: sqlite_utils.Database) -> None:
+    expected: dict[str, Counter[tuple[str, str | None]]] = {}
+    for r in _rows(db):
+        per = expected.setdefault(r["brand"], Counter())
+        per[("", r["label"])] += 1
+        for term in dict.fromkeys(json.loads(r["matched"])):
+            per[(term, r["label"])] += 1
+    report = labels.precision_report(db)
+    assert sorted(b.brand for b in report) == sorted(expected)
+    for b in report:
+        want = expected[b.brand]
+        got = Counter({("", "relevant"): b.counts.relevant, ("", None): b.counts.unlabelled})
+        got[("", "irrelevant")] = b.counts.irrelevant
+        for k in b.keywords:
+            got[(k.keyword, "relevant")] = k.counts.relevant
+            got[(k.keyword, "irrelevant")] = k.counts.irrelevant
+            got[(k.keyword, None)] = k.counts.unlabelled
+        assert +got == +want
+    acme = next(b for b in report if b.brand == "Acme")
+    assert acme.counts.labelled > 0
+    assert acme.noisiest
+
+
+def test_digest_equals_row_by_row(db: sqlite_utils.Database) -> None:
+    cfg = parse_config(CONFIG)
+    period = make_period("7d", end=NOW)
+    start, end = period.start.isoformat()[:19], period.end.isoformat()[:19]
+    rows = [
+        {**r, "brand": {"acme": "Acme", "globex": "Globex"}.get(r["brand"].casefold())}
+        for r in _rows(db)
+        if r["status"] != "irrelevant"
+    ]
+    current = [r for r in rows if r["brand"] and start <= r["at"][:19] < end]
+    previous = [r for r in rows if r["brand"] and r["at"][:19] < start]
+    digest = build_digest(db, cfg, period, limit=10)
+    assert digest.total == len(current) > 0
+    for summary in digest.brands:
+        mine = [r for r in current if r["brand"] == summary.name]
+        assert summary.count == len(mine)
+        assert summary.change.previous == sum(
+            1
+            for r in previous
+            if r["brand"] == summary.name
+            and r["at"][:19] >= (period.start - period.length).isoformat()[:19]
+        )
+        split = Counter(r["sentiment_label"] for r in mine)
+        assert (summary.sentiment.positive, summary.sentiment.negative) == (
+            split["positive"],
+            split["negative"],
+        )
+        scores = [r["sentiment"] for r in mine]
+        assert summary.sentiment.average == round(sum(scores) / len(scores), 3)
+        assert sum(b.count for b in summary.volume) == len(mine)
+        sources = Counter(r["source"] for r in mine)
+        assert [(t.name, t.count) for t in summary.top_sources] == sorted(
+            sources.items(), key=lambda kv: (-kv[1], kv[0])
+        )[:5]
+        authors = Counter(r["author"] for r in mine if r["author"].strip())
+        assert [(t.name, t.count) for t in summary.top_authors] == sorted(
+            authors.items(), key=lambda kv: (-kv[1], kv[0])
+        )[:5]
+
+    def at(r: dict[str, Any]) -> datetime:
+        return datetime.fromisoformat(r["at"].replace("Z", "+00:00"))
+
+    ranked = sorted(
+        current,
+        key=lambda r: (
+            -priority(r["sentiment"], r["reach"], at(r), NOW),
+            -at(r).timestamp(),
+            r["id"],
+        ),
+    )
+    assert [m.id for m in digest.mentions.items] == [r["id"] for r in ranked[:10]]
+    assert digest.mentions.total == len(current)
+    waiting = [r for r in ranked if r["status"] in ("new", "open")]
+    late = [
+        r
+        for r in waiting
+        if NOW - at(r) > timedelta(hours=3) and r["sentiment_label"] == "negative"
+    ]
+    negative = [r for r in waiting if r["sentiment_label"] == "negative" and r not in late]
+    assert [m.id for m in digest.needs_answer] == [r["id"] for r in (late + negative)[:5]]
+    assert digest.needs_answer[0].overdue_by is not None
