@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import re
+from html.parser import HTMLParser
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -432,3 +433,72 @@ def test_terminal_text_is_the_plain_text_styled(tmp_path: Path) -> None:
     styled = render_rich(d)
     assert styled.plain == render_text(d)
     assert styled.spans  # headings, tones and charts carry styles on a terminal
+
+
+# ------------------------------------------------------------------ bars in the HTML
+
+
+class _BarRows(HTMLParser):
+    """Per row of the share-of-voice table: the brand name and the bar's cells.
+
+    Each inner bar is a nested table; its cells are (width px, background colour).
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.rows: list[tuple[str, list[tuple[int, str]]]] = []
+        self._depth = 0
+        self._in_sov = False
+        self._first_cell_text: list[str] = []
+        self._cell_index = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        attr = dict(attrs)
+        if tag == "table":
+            self._depth += 1
+            if attr.get("data-chart") == "share-of-voice":
+                self._in_sov = True
+                self._sov_depth = self._depth
+            return
+        if not self._in_sov:
+            return
+        style = attr.get("style") or ""
+        if tag == "tr" and self._depth == self._sov_depth:
+            self.rows.append(("", []))
+            self._cell_index = 0
+        elif tag == "td" and self._depth == self._sov_depth:
+            self._cell_index += 1
+        elif tag == "td" and self._depth == self._sov_depth + 1:
+            width = re.search(r"width:(\d+)px", style)
+            colour = re.search(r"background:(#[0-9a-f]+)", style)
+            assert width and colour, style
+            self.rows[-1][1].append((int(width.group(1)), colour.group(1)))
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "table":
+            if self._in_sov and self._depth == self._sov_depth:
+                self._in_sov = False
+            self._depth -= 1
+
+    def handle_data(self, data: str) -> None:
+        if self._in_sov and self._depth == self._sov_depth and self._cell_index == 1:
+            name, cells = self.rows[-1]
+            self.rows[-1] = (name + data.strip(), cells)
+
+
+def test_share_of_voice_bars_are_as_wide_as_the_shares(tmp_path: Path) -> None:
+    fill_store(tmp_path / "m.db")
+    digest = _digest_obj(tmp_path)
+    parser = _BarRows()
+    parser.feed(render_html(digest))
+    rows = dict(parser.rows)
+    assert set(rows) == {"Acme", "Globex"}
+    for share in digest.share_of_voice:
+        cells = rows[share.name]
+        assert sum(w for w, _ in cells) == 200  # the track is always the same width
+        filled = cells[0][0]
+        assert filled == round(share.share * 200)
+        assert cells[-1][1] == "#e5e7eb"  # the rest is the grey track
+    # 86 % and 14 %: not two full-width bars any more.
+    assert rows["Acme"][0][0] == 171
+    assert rows["Globex"][0][0] == 29

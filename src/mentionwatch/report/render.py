@@ -370,6 +370,9 @@ def _h(value: Any) -> str:
     return html.escape(safe_text(value), quote=True)
 
 
+_TRACK = "#e5e7eb"  # the empty part of a bar
+
+
 def _h_link(label: str, url: str) -> str:
     target = web_url(url)
     if target is None:
@@ -405,18 +408,32 @@ def _volume_chart(volume: tuple[VolumeBucket, ...], p: Period) -> str:
 
 
 def _hbar(parts: list[tuple[float, str]], width: int = 200) -> str:
-    """A horizontal stacked bar from (fraction, colour) pairs, as one table row."""
-    cells = "".join(
-        f'<td style="width:{round(frac * width)}px;height:10px;background:{colour};'
-        f'font-size:0;line-height:0">&nbsp;</td>'
-        for frac, colour in parts
-        if round(frac * width) > 0
-    )
-    if not cells:
-        cells = f'<td style="width:{width}px;height:10px;background:#e5e7eb">&nbsp;</td>'
+    """A horizontal stacked bar from (fraction, colour) pairs, as one table row.
+
+    The cells' pixel widths always add up to ``width``: whatever the fractions leave
+    is a grey track cell. Without it a lone cell of a fixed-width table stretches to
+    the full width, and every share of voice would look like 100 %.
+    """
+    widths = [(round(max(0.0, min(1.0, frac)) * width), colour) for frac, colour in parts]
+    used = 0
+    cells = []
+    for px, colour in widths:
+        px = min(px, width - used)
+        if px <= 0:
+            continue
+        used += px
+        cells.append(
+            f'<td style="width:{px}px;height:10px;background:{colour};'
+            f'font-size:0;line-height:0">&nbsp;</td>'
+        )
+    if used < width:
+        cells.append(
+            f'<td style="width:{width - used}px;height:10px;background:{_TRACK};'
+            f'font-size:0;line-height:0">&nbsp;</td>'
+        )
     return (
         f'<table role="presentation" cellpadding="0" cellspacing="0" '
-        f'style="border-collapse:collapse;width:{width}px"><tr>{cells}</tr></table>'
+        f'style="border-collapse:collapse;width:{width}px"><tr>{"".join(cells)}</tr></table>'
     )
 
 
@@ -504,8 +521,8 @@ def render_html(d: Digest) -> str:
         f"<b>{_h(_count(d.total, 'mention'))}</b>, {_h(change_text(d.change))}</p>",
         *(_html_brand(b, p) for b in d.brands),
         f"{section}Share of voice</h2>",
-        f'<table role="presentation" cellpadding="0" cellspacing="0" '
-        f'style="border-collapse:collapse;font-size:14px">{shares}</table>',
+        f'<table role="presentation" data-chart="share-of-voice" cellpadding="0" '
+        f'cellspacing="0" style="border-collapse:collapse;font-size:14px">{shares}</table>',
         *_html_policy(d.policy, section),
         f"{section}Needs an answer</h2>",
         needs,
