@@ -6,9 +6,9 @@ from __future__ import annotations
 import json
 import os
 import re
-from html.parser import HTMLParser
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
@@ -451,6 +451,7 @@ class _BarRows(HTMLParser):
         self._in_sov = False
         self._first_cell_text: list[str] = []
         self._cell_index = 0
+        self._sov_depth = 0
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         attr = dict(attrs)
@@ -471,7 +472,8 @@ class _BarRows(HTMLParser):
         elif tag == "td" and self._depth == self._sov_depth + 1:
             width = re.search(r"width:(\d+)px", style)
             colour = re.search(r"background:(#[0-9a-f]+)", style)
-            assert width and colour, style
+            assert width, style
+            assert colour, style
             self.rows[-1][1].append((int(width.group(1)), colour.group(1)))
 
     def handle_endtag(self, tag: str) -> None:

@@ -23,7 +23,7 @@ from .base import (
     open_store,
     optional_config,
 )
-from .output import Format, console, write_records, write_rows
+from .output import Format, WideOpt, console, fit, write_records, write_rows
 
 
 @app.command()
@@ -55,6 +55,7 @@ def mentions(
     ] = None,
     limit: Annotated[int, typer.Option(min=1, help="At most this many, newest first.")] = 50,
     fmt: FormatOpt = None,
+    wide: WideOpt = False,
     config: ConfigOpt = None,
     db: DbOpt = None,
     quiet: QuietOpt = False,
@@ -77,7 +78,7 @@ def mentions(
     cfg = optional_config(config)
     with open_store(cfg, db, create=False) as database:
         records = store.query_mentions(database, filt)
-    write_records(records, fmt or Format.table)
+    write_records(records, fmt or Format.table, wide=wide)
 
 
 @app.command()
@@ -112,6 +113,7 @@ def show(
 @handle_errors
 def sources(
     fmt: FormatOpt = None,
+    wide: WideOpt = False,
     config: ConfigOpt = None,
     db: DbOpt = None,
     quiet: QuietOpt = False,
@@ -122,4 +124,6 @@ def sources(
     cfg = load(config)
     with open_store(cfg, db) as database:
         rows = health_rows(cfg, store.source_health(database))
-    write_rows(rows, fmt or Format.table, table=health_table, fields=FIELDS)
+    write_rows(
+        rows, fmt or Format.table, table=fit(health_table, wide=wide), fields=FIELDS, wide=wide
+    )

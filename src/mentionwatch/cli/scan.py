@@ -27,7 +27,7 @@ from .base import (
     open_store,
     quiet_mode,
 )
-from .output import Format, brand_summary, console, source_summary, write_records
+from .output import Format, WideOpt, brand_summary, console, source_summary, write_records
 
 
 def print_run(report: RunReport, quiet: bool) -> None:
@@ -80,6 +80,7 @@ def scan(
         ),
     ] = None,
     fmt: FormatOpt = None,
+    wide: WideOpt = False,
     alerts: Annotated[
         bool,
         typer.Option(
@@ -104,7 +105,7 @@ def scan(
         records = store.query_mentions(database, store.MentionFilter(ids=report.new_mention_ids))
         # --quiet silences the table for people; asked-for data is still printed.
         if fmt is not None or not quiet_mode(quiet):
-            write_records(records, fmt or Format.table, title="New mentions")
+            write_records(records, fmt or Format.table, title="New mentions", wide=wide)
         if for_people(quiet) and records:
             console(stderr=True).print(brand_summary(records, [b.name for b in cfg.brands]))
         print_run(report, quiet)

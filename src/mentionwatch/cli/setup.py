@@ -4,12 +4,14 @@ will do, `demo` scans the bundled sample feeds.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from ..config.loader import resolve_db_path
+from ..configure import parse_config
 from ..errors import ConfigError
 from ..store import db as store
 from .base import (
@@ -24,7 +26,14 @@ from .base import (
     open_store,
     quiet_mode,
 )
-from .output import Format, brand_summary, console, source_summary, write_records
+from .output import (
+    Format,
+    WideOpt,
+    brand_summary,
+    console,
+    source_summary,
+    write_records,
+)
 from .scan import run_scan
 
 
@@ -86,6 +95,17 @@ def check(config: ConfigOpt = None, db: DbOpt = None, quiet: QuietOpt = False) -
 @handle_errors
 def demo(
     fmt: FormatOpt = None,
+    keep: Annotated[
+        Path | None,
+        typer.Option(
+            "--keep",
+            metavar="DIR",
+            help="Leave the demo's config and database in DIR, to explore afterwards with "
+            "`mentionwatch -c DIR/mentionwatch.yaml mentions` (or digest, inbox).",
+            show_default=False,
+        ),
+    ] = None,
+    wide: WideOpt = False,
     db: DbOpt = None,
     quiet: QuietOpt = False,
 ) -> None:
@@ -93,24 +113,40 @@ def demo(
     database and show what mentionwatch finds."""
     import tempfile
 
-    from ..demo import demo_config, serve_demo_feeds
+    from ..demo import demo_config_text, serve_demo_feeds
 
+    if keep is not None:
+        try:
+            keep.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ConfigError(f"--keep: cannot create {keep}: {exc}") from None
     with serve_demo_feeds() as base_url, tempfile.TemporaryDirectory() as tmp:
-        cfg = demo_config(base_url)
-        path = db or GLOBALS.db or Path(tmp) / "demo.db"
+        home = keep if keep is not None else Path(tmp)
+        path = Path(db or GLOBALS.db or home / "mentions.db").absolute()
+        # The kept config names its database, so later commands find it without --db.
+        text = f"database: {json.dumps(str(path))}\n" + demo_config_text(base_url)
+        cfg = parse_config(text, filename=str(home / "mentionwatch.yaml"))
         with open_store(cfg, path) as database:
             report = run_scan(cfg, database, [], quiet)
             records = store.query_mentions(
                 database, store.MentionFilter(ids=report.new_mention_ids)
             )
-        write_records(records, fmt or Format.table, title="New mentions (demo)")
-        if fmt in (None, Format.table):
+        people = fmt in (None, Format.table)
+        if not (people and quiet_mode(quiet)):  # -q: data formats only, no tables
+            write_records(records, fmt or Format.table, title="New mentions (demo)", wide=wide)
+        if people and not quiet_mode(quiet):
             out = console()
             out.print(brand_summary(records, [b.name for b in cfg.brands]))
             out.print(source_summary(report.sources))
-            out.print(
-                "Try: mentionwatch init  (writes a starter config), then mentionwatch scan",
-                markup=False,
+        if keep is not None:
+            (keep / "mentionwatch.yaml").write_text(text, encoding="utf-8")
+        if people and not quiet_mode(quiet):
+            hint = (
+                f"Explore: mentionwatch -c {keep / 'mentionwatch.yaml'} mentions  (or digest, "
+                "inbox)"
+                if keep is not None
+                else "Try: mentionwatch init  (writes a starter config), then mentionwatch scan"
             )
+            console().print(hint, markup=False)
     if report.failed:
         raise typer.Exit(1)
