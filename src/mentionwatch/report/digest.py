@@ -42,7 +42,7 @@ from ..config.loader import Config
 from ..config.policy import SEVERITY_RANK
 from ..errors import ConfigError
 from ..timeutil import from_iso, parse_duration, parse_when, to_iso
-from ..webcare.inbox import priority, response_target
+from ..webcare.inbox import answerable, priority, response_target
 from ..webcare.policy import flagged_between
 
 BucketUnit = Literal["hour", "day", "week"]
@@ -305,7 +305,8 @@ def build_digest(
         pool = _rows_by_id(db, brands, listed)
         kind = "undelivered"
     ranked = _ranked(pool, period.end, config)
-    waiting = [m for m in ranked if m.status in WAITING]
+    # Competitors and topics are counted above but are not ours to answer.
+    waiting = [m for m in ranked if m.status in WAITING and answerable(config, m.brand)]
     overdue = [m for m in waiting if m.overdue_by is not None]
     negative = [m for m in waiting if m.overdue_by is None and m.sentiment_label == "negative"]
     needs_answer = tuple(overdue + negative)[:NEEDS_ANSWER]

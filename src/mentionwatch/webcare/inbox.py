@@ -67,11 +67,22 @@ def priority(sentiment: float | None, reach: int | None, at: datetime, now: date
     return round(tone * audience * freshness, 4)
 
 
+def answerable(config: Config | None, brand: str) -> bool:
+    """Whether mentions of ``brand`` are ours to answer: not a competitor's or a topic's
+    (config ``role:``). Without a config, and for a brand no longer configured, yes."""
+    if config is None:
+        return True
+    for b in config.brands:
+        if b.name.casefold() == brand.casefold():
+            return b.answerable
+    return True
+
+
 def response_target(config: Config | None, brand: str, label: str | None) -> timedelta | None:
     """How soon a mention of ``brand`` with this sentiment label should be answered: the
     stricter (shorter) of the brand's ``respond_within`` and the `inbox:` target for the
     label (a team that promised both has to meet both). None: no target."""
-    if config is None:
+    if config is None or not answerable(config, brand):
         return None
     targets: list[timedelta] = []
     for b in config.brands:
@@ -214,7 +225,7 @@ def inbox(
     if brand is not None:
         sql += " AND m.brand = ? COLLATE NOCASE"
         params.append(brand)
-    rows = list(db.query(sql, params))
+    rows = [r for r in db.query(sql, params) if answerable(config, r["brand"])]
     flags = flags_for(db, [r["id"] for r in rows])
     items = [_item(r, flags.get(r["id"], []), config, now) for r in rows]
     items.sort(key=sort_key)
