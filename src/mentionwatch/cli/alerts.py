@@ -150,6 +150,7 @@ def alerts_cmd(
     since: Annotated[
         str | None,
         typer.Option(
+            metavar="WHEN",
             help="With --backtest: the period to replay (24h, 7d, 30d or a date; default "
             "30d). Otherwise: how far back urgent rules look (default: each rule's `within`).",
             show_default=False,

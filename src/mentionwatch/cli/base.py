@@ -40,6 +40,7 @@ ConfigOpt = Annotated[
     typer.Option(
         "--config",
         "-c",
+        metavar="FILE",
         help="Config file. Default: $MENTIONWATCH_CONFIG, ./mentionwatch.yaml, "
         "then the user config dir.",
         show_default=False,
@@ -49,6 +50,7 @@ DbOpt = Annotated[
     Path | None,
     typer.Option(
         "--db",
+        metavar="FILE",
         help="SQLite database. Default: the config's `database:`, $MENTIONWATCH_DB, "
         "then the user data dir.",
         show_default=False,
@@ -62,6 +64,7 @@ WaitOpt = Annotated[
     typer.Option(
         "--wait",
         min=0,
+        metavar="SECONDS",
         help="If another mentionwatch run holds the database, wait up to this many "
         "seconds for it (default: exit at once with a message).",
     ),

@@ -136,7 +136,9 @@ def inbox_cmd(
             show_default=False,
         ),
     ] = None,
-    limit: Annotated[int, typer.Option(min=1, help="At most this many, first in rank.")] = 50,
+    limit: Annotated[
+        int, typer.Option(min=1, metavar="N", help="At most this many, first in rank.")
+    ] = 50,
     triage: Annotated[
         bool,
         typer.Option(

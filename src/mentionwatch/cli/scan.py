@@ -76,7 +76,11 @@ def scan(
     source: Annotated[
         list[str] | None,
         typer.Option(
-            "--source", "-s", help="Scan only this source (repeatable).", show_default=False
+            "--source",
+            "-s",
+            metavar="NAME",
+            help="Scan only this source (repeatable).",
+            show_default=False,
         ),
     ] = None,
     fmt: FormatOpt = None,
