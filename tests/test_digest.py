@@ -504,3 +504,21 @@ def test_share_of_voice_bars_are_as_wide_as_the_shares(tmp_path: Path) -> None:
     # 86 % and 14 %: not two full-width bars any more.
     assert rows["Acme"][0][0] == 171
     assert rows["Globex"][0][0] == 29
+
+
+def test_written_for_people_not_engineers(tmp_path: Path) -> None:
+    fill_store(tmp_path / "m.db")
+    digest = _digest_obj(tmp_path)
+    text = render_markdown(digest)
+    page = render_html(digest)
+    for rendered in (text, page):
+        assert "priority" not in rendered  # no internal scores
+        assert "reach 1.2k" in rendered
+    # "Needs an answer" is not repeated in the list that follows it.
+    listed = text.split("## Mentions in the period")[1]
+    for m in digest.needs_answer:
+        assert m.url not in listed
+    assert "3 of them are under Needs an answer above" in listed
+    # One scale for all brands' volume charts: Globex's single mention is not full height.
+    heights = [int(h) for h in re.findall(r"height:(\d+)px;background:#2563eb", page)]
+    assert max(heights) > min(heights)

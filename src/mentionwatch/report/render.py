@@ -24,7 +24,7 @@ from rich.text import Text
 
 from ..textutil import safe_text
 from ..timeutil import to_iso
-from ..webcare.inbox import span_text
+from ..webcare.inbox import reach_text, span_text
 from .digest import (
     BrandSummary,
     Change,
@@ -132,16 +132,29 @@ def _list_heading(m: MentionList) -> str:
 
 
 def _meta(m: DigestMention) -> str:
-    parts = [f"{m.sentiment_label} {_score(m.sentiment)}"]
+    """Why it is listed, in words a reader uses (no internal scores): the tone, the
+    audience, how late, then where and when."""
+    parts = [m.sentiment_label]
     if m.overdue_by is not None:
         parts.insert(0, f"overdue {span_text(m.overdue_by)}")
     if m.reach is not None:
-        parts.append(f"reach {m.reach}")
+        parts.append(f"reach {reach_text(m.reach)}")
     parts.append(m.source)
     if m.author.strip():
         parts.append(f"by {m.author}")
-    parts += [_when(m.at), f"priority {m.priority:.2f}"]
+    parts.append(_when(m.at))
     return " · ".join(parts)
+
+
+def _others(d: Digest) -> tuple[DigestMention, ...]:
+    """The list's mentions less those already under "Needs an answer" (not twice)."""
+    above = {m.id for m in d.needs_answer}
+    return tuple(m for m in d.mentions.items if m.id not in above)
+
+
+def _also_above(d: Digest) -> str:
+    n = len(d.mentions.items) - len(_others(d))
+    return f"{n} of them are under Needs an answer above; the others:" if n else ""
 
 
 def _headline(m: DigestMention) -> str:
@@ -216,7 +229,9 @@ def _text_lines(d: Digest) -> list[Line]:
     for i, m in enumerate(d.needs_answer, 1):
         lines += _text_mention(i, m)
     lines += [("", None), (_list_heading(d.mentions), "bold")]
-    for i, m in enumerate(d.mentions.items, 1):
+    if _also_above(d):
+        lines.append((f"  {_also_above(d)}", "dim"))
+    for i, m in enumerate(_others(d), 1):
         lines += _text_mention(i, m)
     lines += [("", None), ("Sources", "bold"), (f"  {_sources_summary(d.sources)}", None)]
     for h in d.sources:
@@ -338,7 +353,9 @@ def render_markdown(d: Digest) -> str:
         out.append("Nothing negative to answer.")
     out += [line for i, m in enumerate(d.needs_answer, 1) for line in _md_mention(i, m)]
     out += ["", f"## {md_text(_list_heading(d.mentions))}", ""]
-    out += [line for i, m in enumerate(d.mentions.items, 1) for line in _md_mention(i, m)]
+    if _also_above(d):
+        out += [_also_above(d), ""]
+    out += [line for i, m in enumerate(_others(d), 1) for line in _md_mention(i, m)]
     out += ["", "## Sources", "", md_text(_sources_summary(d.sources))]
     problems = [h for h in d.sources if h.problem]
     if problems:
@@ -380,10 +397,10 @@ def _h_link(label: str, url: str) -> str:
     return f'<a href="{html.escape(target, quote=True)}" style="color:{_BAR}">{_h(label)}</a>'
 
 
-def _volume_chart(volume: tuple[VolumeBucket, ...], p: Period) -> str:
+def _volume_chart(volume: tuple[VolumeBucket, ...], p: Period, top: int) -> str:
     """Vertical bars as table cells holding divs of a fixed pixel height: what mail
-    clients draw reliably (no images, no scripts, no stylesheet)."""
-    top = max((b.count for b in volume), default=0)
+    clients draw reliably (no images, no scripts, no stylesheet). ``top``: the count
+    drawn full height, the same for every brand so that their charts compare."""
     width = max(2, min(16, 480 // max(1, len(volume)) - 2))
     cells = []
     for b in volume:
@@ -437,7 +454,7 @@ def _hbar(parts: list[tuple[float, str]], width: int = 200) -> str:
     )
 
 
-def _html_brand(b: BrandSummary, p: Period) -> str:
+def _html_brand(b: BrandSummary, p: Period, top: int) -> str:
     s = b.sentiment
     n = max(1, s.positive + s.neutral + s.negative)
     split = _hbar(
@@ -457,7 +474,7 @@ def _html_brand(b: BrandSummary, p: Period) -> str:
         f"{s.neutral} neutral · "
         f'<span style="color:{_COLOURS["negative"]}">{s.negative} negative</span> · '
         f"average {_h(_score(s.average))}</p>\n"
-        f"{_volume_chart(b.volume, p)}\n"
+        f"{_volume_chart(b.volume, p, top)}\n"
         f'<p style="margin:12px 0 0;font-size:13px"><b>Top sources:</b> '
         f"{_tallies(b.top_sources, _h)}<br><b>Most active authors:</b> "
         f"{_tallies(b.top_authors, _h)}</p>"
@@ -501,6 +518,8 @@ def _html_policy(groups: tuple[PolicyGroup, ...] | None, section: str) -> list[s
 def render_html(d: Digest) -> str:
     p = d.period
     title = f"Mentionwatch digest: {period_name(p)}"
+    # One scale for every brand's volume chart: a small brand's bars stay small.
+    top = max((v.count for b in d.brands for v in b.volume), default=0)
     shares = "".join(
         f'<tr><td style="padding:2px 8px 2px 0">{_h(s.name)}</td>'
         f'<td style="padding:2px 8px">{_hbar([(s.share, _BAR)])}</td>'
@@ -519,7 +538,7 @@ def render_html(d: Digest) -> str:
         f'<h1 style="font-size:22px;margin:0 0 4px">{_h(title)}</h1>',
         f'<p style="margin:0;color:#374151">{_h(period_span(p))} · '
         f"<b>{_h(_count(d.total, 'mention'))}</b>, {_h(change_text(d.change))}</p>",
-        *(_html_brand(b, p) for b in d.brands),
+        *(_html_brand(b, p, top) for b in d.brands),
         f"{section}Share of voice</h2>",
         f'<table role="presentation" data-chart="share-of-voice" cellpadding="0" '
         f'cellspacing="0" style="border-collapse:collapse;font-size:14px">{shares}</table>',
@@ -527,7 +546,10 @@ def render_html(d: Digest) -> str:
         f"{section}Needs an answer</h2>",
         needs,
         f"{section}{_h(_list_heading(d.mentions))}</h2>",
-        _html_mentions(d.mentions.items),
+        f'<p style="color:#6b7280;font-size:13px">{_h(_also_above(d))}</p>'
+        if _also_above(d)
+        else "",
+        _html_mentions(_others(d)),
         f"{section}Sources</h2>",
         f"<p>{_h(_sources_summary(d.sources))}</p>",
         f'<ul style="color:#b91c1c;font-size:14px">{problems}</ul>' if problems else "",
