@@ -188,3 +188,20 @@ def open_store(
 def for_people(quiet: bool) -> bool:
     """Progress and summaries: only for a person at a terminal."""
     return not quiet_mode(quiet) and sys.stderr.isatty()
+
+
+def require_keys(option: str) -> None:
+    """Refuse ``option`` (an interactive mode) at once, before anything is drawn, when
+    no key press can be read: neither stdin nor /dev/tty is a terminal (cron, a pipe in a
+    session without one). Keys fed by click's test runner (it swaps in its own prompt
+    function, as it does for getchar) count as a terminal."""
+    # The module typer.getchar comes from (Typer's own copy of click's termui): its test
+    # runner replaces this function while it feeds keys.
+    termui = sys.modules[typer.getchar.__module__]
+    if getattr(termui, "visible_prompt_func", input) is not input or sys.stdin.isatty():
+        return
+    try:
+        with open("/dev/tty", "rb"):
+            return
+    except OSError:
+        raise ConfigError(f"{option} needs a terminal to read keys from") from None

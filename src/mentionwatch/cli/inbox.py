@@ -31,6 +31,7 @@ from .base import (
     handle_errors,
     open_store,
     optional_config,
+    require_keys,
 )
 from .output import (
     NARROW,
@@ -166,6 +167,8 @@ def inbox_cmd(
         assignee = me
     if triage and fmt not in (None, Format.table):
         raise ConfigError("--format: not with --triage")
+    if triage:
+        require_keys("--triage")
     cfg = optional_config(config)
     with open_store(cfg, db, create=False) as database:
         items = webcare.inbox(
