@@ -522,3 +522,24 @@ def test_written_for_people_not_engineers(tmp_path: Path) -> None:
     # One scale for all brands' volume charts: Globex's single mention is not full height.
     heights = [int(h) for h in re.findall(r"height:(\d+)px;background:#2563eb", page)]
     assert max(heights) > min(heights)
+
+
+def test_trends_per_brand(filled: Path, tmp_path: Path) -> None:
+    """This period against the ones before it, counted by SQL: volume, share of negative
+    and share of voice per brand; in JSON, and as inline charts in the HTML."""
+    result = runner.invoke(app, ["digest", "--until", UNTIL, "-f", "json"])
+    assert result.exit_code == 0, result.output
+    trends = {t["name"]: t["points"] for t in json.loads(result.stdout)["trends"]}
+    acme, globex = trends["Acme"], trends["Globex"]
+    assert len(acme) == 8
+    assert acme[-1]["start"] == "2026-11-20T08:00:00Z"
+    assert [p["count"] for p in acme[-2:]] == [2, 6]  # as in the brand summary's change
+    assert [p["negative_share"] for p in acme[-2:]] == [0.5, 0.5]
+    assert [p["share_of_voice"] for p in acme[-2:]] == [1.0, 0.8571]
+    assert [p["count"] for p in globex[-2:]] == [0, 1]
+    assert globex[-2]["negative_share"] is None  # nothing to measure, not 0 %
+    # The mention of 2026-11-10 is in the period 11 days back: outside the 8 shown.
+    assert sum(p["count"] for p in acme) == 8
+    fill_store(tmp_path / "html" / "m.db")
+    page = render_html(_digest_obj(tmp_path / "html"))
+    assert 'data-chart="trends"' in page

@@ -14,6 +14,7 @@ from __future__ import annotations
 import html
 import json
 import re
+from collections.abc import Sequence
 from dataclasses import fields, is_dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -27,6 +28,7 @@ from ..timeutil import to_iso
 from ..webcare.inbox import reach_text, span_text
 from .digest import (
     BrandSummary,
+    BrandTrend,
     Change,
     Digest,
     DigestMention,
@@ -86,6 +88,49 @@ def sentiment_text(s: SentimentSplit) -> str:
         f"{s.positive} positive · {s.neutral} neutral · {s.negative} negative"
         f" · average {_score(s.average)}"
     )
+
+
+def _spark_values(values: Sequence[float | None], top: float) -> str:
+    """One character per value against ``top``; None (nothing to measure) is a space."""
+    steps = len(SPARK) - 1
+    return "".join(
+        " " if v is None else SPARK[round(v / top * steps)] if top > 0 else SPARK[0] for v in values
+    )
+
+
+def _pct(value: float | None) -> str:
+    return "-" if value is None else f"{value * 100:.0f}%"
+
+
+def trend_rows(t: BrandTrend) -> list[tuple[str, str, str]]:
+    """(what, spark line oldest → newest, this period against the previous one)."""
+    counts = [float(p.count) for p in t.points]
+    negative = [p.negative_share for p in t.points]
+    voice = [p.share_of_voice for p in t.points]
+    last, before = t.points[-1], t.points[-2] if len(t.points) > 1 else None
+    return [
+        (
+            "volume",
+            _spark_values(counts, max(counts, default=0.0)),
+            f"{last.count} (was {before.count if before else '-'})",
+        ),
+        (
+            "negative",
+            _spark_values(negative, 1.0),
+            f"{_pct(last.negative_share)} (was {_pct(before.negative_share if before else None)})",
+        ),
+        (
+            "share of voice",
+            _spark_values(voice, 1.0),
+            f"{_pct(last.share_of_voice)} (was {_pct(before.share_of_voice if before else None)})",
+        ),
+    ]
+
+
+def trend_heading(d: Digest) -> str:
+    n = max((len(t.points) for t in d.trends), default=0)
+    each = span_text(d.period.length)
+    return f"Trends: {n} periods of {each} each, oldest first (the last is this one)"
 
 
 def sparkline(volume: tuple[VolumeBucket, ...]) -> str:
@@ -203,6 +248,13 @@ def _text_lines(d: Digest) -> list[Line]:
     ]
     for b in d.brands:
         lines += [("", None), *_text_brand(b, p)]
+    if d.trends:
+        lines += [("", None), (trend_heading(d), "bold")]
+        for t in d.trends:
+            lines.append((f"  {safe_text(t.name)}", None))
+            lines += [
+                (f"    {what:<15} {spark}  {now}", None) for what, spark, now in trend_rows(t)
+            ]
     lines += [("", None), ("Share of voice", "bold")]
     width = max((len(safe_text(s.name)) for s in d.share_of_voice), default=0)
     count_width = max((len(str(s.count)) for s in d.share_of_voice), default=1)
@@ -337,6 +389,14 @@ def render_markdown(d: Digest) -> str:
             f"- **Volume:** {peak_text(b.volume, p)}",
             f"- **Top sources:** {_tallies(b.top_sources, md_text)}",
             f"- **Most active authors:** {_tallies(b.top_authors, md_text)}",
+        ]
+    if d.trends:
+        out += ["", f"## {md_text(trend_heading(d))}", "", "| Brand | | Trend | This period |"]
+        out.append("|---|---|---|---|")
+        out += [
+            f"| {md_text(t.name)} | {what} | `{spark}` | {now} |"
+            for t in d.trends
+            for what, spark, now in trend_rows(t)
         ]
     out += ["", "## Share of voice", "", "| Brand | Mentions | Share |", "|---|--:|--:|"]
     out += [f"| {md_text(s.name)} | {s.count} | {s.share * 100:.0f}% |" for s in d.share_of_voice]
@@ -481,6 +541,49 @@ def _html_brand(b: BrandSummary, p: Period, top: int) -> str:
     )
 
 
+def _mini_bars(values: Sequence[float | None], top: float, colour: str) -> str:
+    """A tiny bar chart, one 6-pixel cell per period (20 px = ``top``): table cells and
+    divs only, so mail clients draw it without scripts or images."""
+    cells = []
+    for v in values:
+        height = max(1, round(20 * v / top)) if v and top > 0 else 1
+        fill = colour if v else _TRACK
+        cells.append(
+            f'<td valign="bottom" style="vertical-align:bottom;padding:0 1px">'
+            f'<div style="width:6px;height:{height}px;background:{fill};'
+            f'font-size:0;line-height:0">&nbsp;</div></td>'
+        )
+    return (
+        '<table role="presentation" cellpadding="0" cellspacing="0" '
+        f'style="border-collapse:collapse;height:20px"><tr>{"".join(cells)}</tr></table>'
+    )
+
+
+def _html_trends(d: Digest, section: str) -> list[str]:
+    if not d.trends:
+        return []
+    rows = []
+    for t in d.trends:
+        counts = [float(p.count) for p in t.points]
+        charts = [
+            _mini_bars(counts, max(counts, default=0.0), _BAR),
+            _mini_bars([p.negative_share for p in t.points], 1.0, _COLOURS["negative"]),
+            _mini_bars([p.share_of_voice for p in t.points], 1.0, _BAR),
+        ]
+        for (what, _, now), chart in zip(trend_rows(t), charts, strict=True):
+            rows.append(
+                f'<tr><td style="padding:2px 8px 2px 0">{_h(t.name) if what == "volume" else ""}'
+                f'</td><td style="padding:2px 8px;color:#6b7280">{_h(what)}</td>'
+                f'<td style="padding:2px 8px">{chart}</td>'
+                f'<td style="padding:2px 0;font-size:13px">{_h(now)}</td></tr>'
+            )
+    return [
+        f"{section}{_h(trend_heading(d))}</h2>",
+        '<table role="presentation" data-chart="trends" cellpadding="0" cellspacing="0" '
+        f'style="border-collapse:collapse;font-size:14px">{"".join(rows)}</table>',
+    ]
+
+
 def _html_mentions(items: tuple[DigestMention, ...]) -> str:
     rows = []
     for m in items:
@@ -539,6 +642,7 @@ def render_html(d: Digest) -> str:
         f'<p style="margin:0;color:#374151">{_h(period_span(p))} · '
         f"<b>{_h(_count(d.total, 'mention'))}</b>, {_h(change_text(d.change))}</p>",
         *(_html_brand(b, p, top) for b in d.brands),
+        *_html_trends(d, section),
         f"{section}Share of voice</h2>",
         f'<table role="presentation" data-chart="share-of-voice" cellpadding="0" '
         f'cellspacing="0" style="border-collapse:collapse;font-size:14px">{shares}</table>',
