@@ -8,6 +8,7 @@ import email
 import email.policy
 import itertools
 import json
+import re
 import socket
 import textwrap
 from collections.abc import Callable, Iterator
@@ -496,6 +497,14 @@ def test_email_delivery_exactly_once_across_a_refusal(
     assert "top terms: Acme (13), #acme (4)" in body
     assert "[urgent] urgent-words — Acme" in body
     assert "Acme data breach" in body
+    # Multipart like the digest: the same explanation and top posts, with links.
+    assert msg.get_content_type() == "multipart/alternative"
+    page = msg.get_body(("html",)).get_content()  # type: ignore[union-attr]
+    assert "acme-spike" in page
+    assert "top terms: Acme (13), #acme (4)" in page
+    assert "Acme data breach</a>" in page
+    assert re.search(r'<a href="https?://[^"]+">', page)
+    assert "<script" not in page.lower()
     assert delivery.undelivered_alerts(db, "oncall@example.com") == []
 
 
@@ -731,3 +740,18 @@ def test_cli_csv_has_no_details_column(cli_config: Path, tmp_path: Path) -> None
     header, row, *_ = result.stdout.splitlines()
     assert header == "id,rule,kind,brand,episode,fired,window_start,window_end,summary"
     assert row.startswith("1,urgent-words,urgent,Acme,")
+
+
+def test_alert_html_is_inert() -> None:
+    from mentionwatch.report.alerts import Alert, alert_html
+
+    hostile = Alert(
+        id=1, rule="<b>r</b>", kind="urgent", brand="Acme", episode="e", fired="2026-11-21",
+        window_start=None, window_end=None, summary="<img src=x onerror=alert(1)>",
+        details={"mention": {"title": "<script>alert(1)</script>", "url": "javascript:alert(1)"}},
+    )  # fmt: skip
+    page = alert_html([hostile])
+    assert "<script" not in page
+    assert "<img" not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert "href" not in page  # only http(s) URLs become links

@@ -178,10 +178,10 @@ def test_sources_health(scanned: Path) -> None:
 
 
 def test_init_writes_a_config_that_checks(tmp_path: Path) -> None:
-    result = runner.invoke(app, ["init", "new.yaml"])
+    result = runner.invoke(app, ["init", "new.yaml", "--brand", "Acme"])
     assert result.exit_code == 0, result.output
     assert (tmp_path / "new.yaml").read_text().startswith("# mentionwatch configuration")
-    again = runner.invoke(app, ["init", "new.yaml"])
+    again = runner.invoke(app, ["init", "new.yaml", "--brand", "Acme"])
     assert again.exit_code == 2
     assert "already exists" in again.stderr
     check = runner.invoke(app, ["-c", "new.yaml", "check"])

@@ -161,10 +161,14 @@ def test_db_path_order(monkeypatch: pytest.MonkeyPatch) -> None:
     assert resolve_db_path(with_db, None) == Path("/tmp/cfg.db")
 
 
-@pytest.mark.parametrize(
-    "path", [ROOT / "sources.example.yaml", ROOT / "src/mentionwatch/data/starter.yaml"]
-)
-def test_shipped_configs_are_valid(path: Path) -> None:
-    cfg = load_config(path)
+def test_shipped_configs_are_valid() -> None:
+    from mentionwatch.cli.setup import starter_config
+
+    cfg = load_config(ROOT / "src/mentionwatch/data/sources.example.yaml")
     assert cfg.brands
     assert cfg.sources
+    # The starter is a template for the brand `init` is given.
+    starter = parse_config(starter_config("Café Olé"))
+    assert [b.name for b in starter.brands] == ["Café Olé"]
+    assert starter.brands[0].keywords == ("Café Olé", "#caféolé")
+    assert len(starter.sources) == 5

@@ -8,6 +8,7 @@ import os
 import re
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
@@ -438,3 +439,113 @@ def test_terminal_text_is_the_plain_text_styled(tmp_path: Path) -> None:
     styled = render_rich(d)
     assert styled.plain == render_text(d)
     assert styled.spans  # headings, tones and charts carry styles on a terminal
+
+
+# ------------------------------------------------------------------ bars in the HTML
+
+
+class _BarRows(HTMLParser):
+    """Per row of the share-of-voice table: the brand name and the bar's cells.
+
+    Each inner bar is a nested table; its cells are (width px, background colour).
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.rows: list[tuple[str, list[tuple[int, str]]]] = []
+        self._depth = 0
+        self._in_sov = False
+        self._first_cell_text: list[str] = []
+        self._cell_index = 0
+        self._sov_depth = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        attr = dict(attrs)
+        if tag == "table":
+            self._depth += 1
+            if attr.get("data-chart") == "share-of-voice":
+                self._in_sov = True
+                self._sov_depth = self._depth
+            return
+        if not self._in_sov:
+            return
+        style = attr.get("style") or ""
+        if tag == "tr" and self._depth == self._sov_depth:
+            self.rows.append(("", []))
+            self._cell_index = 0
+        elif tag == "td" and self._depth == self._sov_depth:
+            self._cell_index += 1
+        elif tag == "td" and self._depth == self._sov_depth + 1:
+            width = re.search(r"width:(\d+)px", style)
+            colour = re.search(r"background:(#[0-9a-f]+)", style)
+            assert width, style
+            assert colour, style
+            self.rows[-1][1].append((int(width.group(1)), colour.group(1)))
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "table":
+            if self._in_sov and self._depth == self._sov_depth:
+                self._in_sov = False
+            self._depth -= 1
+
+    def handle_data(self, data: str) -> None:
+        if self._in_sov and self._depth == self._sov_depth and self._cell_index == 1:
+            name, cells = self.rows[-1]
+            self.rows[-1] = (name + data.strip(), cells)
+
+
+def test_share_of_voice_bars_are_as_wide_as_the_shares(tmp_path: Path) -> None:
+    fill_store(tmp_path / "m.db")
+    digest = _digest_obj(tmp_path)
+    parser = _BarRows()
+    parser.feed(render_html(digest))
+    rows = dict(parser.rows)
+    assert set(rows) == {"Acme", "Globex"}
+    for share in digest.share_of_voice:
+        cells = rows[share.name]
+        assert sum(w for w, _ in cells) == 200  # the track is always the same width
+        filled = cells[0][0]
+        assert filled == round(share.share * 200)
+        assert cells[-1][1] == "#e5e7eb"  # the rest is the grey track
+    # 86 % and 14 %: not two full-width bars any more.
+    assert rows["Acme"][0][0] == 171
+    assert rows["Globex"][0][0] == 29
+
+
+def test_written_for_people_not_engineers(tmp_path: Path) -> None:
+    fill_store(tmp_path / "m.db")
+    digest = _digest_obj(tmp_path)
+    text = render_markdown(digest)
+    page = render_html(digest)
+    for rendered in (text, page):
+        assert "priority" not in rendered  # no internal scores
+        assert "reach 1.2k" in rendered
+    # "Needs an answer" is not repeated in the list that follows it.
+    listed = text.split("## Mentions in the period")[1]
+    for m in digest.needs_answer:
+        assert m.url not in listed
+    assert "3 of them are under Needs an answer above" in listed
+    # One scale for all brands' volume charts: Globex's single mention is not full height.
+    heights = [int(h) for h in re.findall(r"height:(\d+)px;background:#2563eb", page)]
+    assert max(heights) > min(heights)
+
+
+def test_trends_per_brand(filled: Path, tmp_path: Path) -> None:
+    """This period against the ones before it, counted by SQL: volume, share of negative
+    and share of voice per brand; in JSON, and as inline charts in the HTML."""
+    result = runner.invoke(app, ["digest", "--until", UNTIL, "-f", "json"])
+    assert result.exit_code == 0, result.output
+    trends = {t["name"]: t["points"] for t in json.loads(result.stdout)["trends"]}
+    acme, globex = trends["Acme"], trends["Globex"]
+    assert len(acme) == 8
+    assert acme[-1]["start"] == "2026-11-20T08:00:00Z"
+    assert [p["count"] for p in acme[-2:]] == [2, 6]  # as in the brand summary's change
+    assert [p["negative_share"] for p in acme[-2:]] == [0.5, 0.5]
+    assert [p["share_of_voice"] for p in acme[-2:]] == [1.0, 0.8571]
+    assert [p["count"] for p in globex[-2:]] == [0, 1]
+    assert globex[-2]["negative_share"] is None  # nothing to measure, not 0 %
+    # The mention of 2026-11-10 is in the period 11 days back: outside the 8 shown.
+    assert sum(p["count"] for p in acme) == 8
+    fill_store(tmp_path / "html" / "m.db")
+    page = render_html(_digest_obj(tmp_path / "html"))
+    assert 'data-chart="trends"' in page

@@ -152,3 +152,29 @@ def test_triage_opens_http_links_only(queue: list[str], tmp_path: Path, browser:
     assert browser.read_text(encoding="utf-8") == url + "\n"
     # Opening changes nothing; the first was then skipped.
     assert state(tmp_path)["events"] == []
+
+
+@pytest.mark.parametrize("args", [["inbox", "--triage"], ["label", "--interactive"]])
+def test_interactive_modes_refuse_without_a_terminal_before_drawing(
+    args: list[str], queue: list[str], tmp_path: Path
+) -> None:
+    """A real process with no terminal at all (own session, stdin not a tty): one line,
+    exit 2, and no card drawn first."""
+    import subprocess
+    import sys
+
+    result = subprocess.run(
+        [sys.executable, "-m", "mentionwatch", *args],
+        cwd=tmp_path,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        start_new_session=True,  # no controlling terminal: /dev/tty cannot be opened
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 2, result.stderr
+    assert result.stdout == ""
+    assert result.stderr.strip().splitlines() == [
+        f"error: {args[1]} needs a terminal to read keys from"
+    ]

@@ -65,6 +65,11 @@ def serve_demo_feeds() -> Iterator[str]:
         server.server_close()
 
 
-def demo_config(base_url: str) -> Config:
+def demo_config_text(base_url: str) -> str:
+    """The demo's YAML, its sources pointing at ``base_url``."""
     text = files("mentionwatch").joinpath("data/demo.yaml").read_text(encoding="utf-8")
-    return parse_config(text.replace("{base}", base_url), filename="demo.yaml")
+    return text.replace("{base}", base_url)
+
+
+def demo_config(base_url: str) -> Config:
+    return parse_config(demo_config_text(base_url), filename="demo.yaml")

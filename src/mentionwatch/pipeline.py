@@ -186,7 +186,11 @@ def _candidates(db: sqlite_utils.Database, outcome: _Outcome, matcher: Matcher) 
     assert result is not None
     matched: list[tuple[RawItem, Match, list[Match], str, str]] = []
     for item in result.items:
-        matches = matcher.match(item.title, item.text)
+        matches = [
+            m
+            for m in matcher.match(item.title, item.text)
+            if not matcher.excluded(m.brand, src.name, item.author, item.url)
+        ]
         if matches:
             pid = store.post_key(src.name, item)
             matched.extend(

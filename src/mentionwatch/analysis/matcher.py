@@ -936,8 +936,11 @@ _Rule = _BrandRule | _QueryRule
 class Matcher:
     """Compiled brands. Build with :func:`compile_brands`; immutable and reusable."""
 
-    def __init__(self, patterns: Sequence[_Pattern], rules: Sequence[_Rule]) -> None:
+    def __init__(
+        self, patterns: Sequence[_Pattern], rules: Sequence[_Rule], brands: Sequence[Brand] = ()
+    ) -> None:
         self._rules = tuple(rules)
+        self._brands = {b.name: b for b in brands}
         self._index = _TermIndex(patterns, (pid for rule in rules for pid in rule.triggers))
         # pattern -> indexes of the brands it can trigger, so a post only evaluates the
         # brands its hits touch (keeps the per-post cost independent of the number of brands).
@@ -946,6 +949,12 @@ class Matcher:
             for pid in rule.triggers:
                 owners.setdefault(pid, set()).add(b)
         self._owners = {pid: tuple(sorted(bs)) for pid, bs in owners.items()}
+
+    def excluded(self, brand: str, source: str, author: str, url: str) -> bool:
+        """Whether the brand's exclude_authors / _domains / _sources leave this post out
+        (who posted it and where, which the words alone cannot say)."""
+        b = self._brands.get(brand)
+        return b is not None and b.excludes(source, author, url)
 
     def match(self, title: str, text: str) -> list[Match]:
         """One Match per brand the post mentions, in configuration order.
@@ -1094,4 +1103,4 @@ def compile_brands(brands: Sequence[Brand]) -> Matcher:
                 exclude=compile_terms(brand, "exclude", brand.exclude),
             )
         )
-    return Matcher(patterns, rules)
+    return Matcher(patterns, rules, brands)

@@ -30,25 +30,39 @@ from .base import (
     open_store,
     quiet_mode,
 )
-from .output import Format, console, write_rows
+from .output import (
+    NARROW,
+    Format,
+    add_text_column,
+    console,
+    fit,
+    line,
+    new_table,
+    short_when,
+    write_rows,
+)
 
 _KIND_STYLE = {"spike": "yellow", "negative": "red", "urgent": "bold red"}
 
 
-def alerts_table(rows: Sequence[dict[str, Any]]) -> Table:
-    table = Table(title="New alerts", title_justify="left")
-    for col in ("id", "rule", "kind", "brand", "fired"):
-        table.add_column(col, overflow="fold")
-    table.add_column("summary", overflow="fold", ratio=1)
+def alerts_table(rows: Sequence[dict[str, Any]], width: int | None = None) -> Table:
+    """Fired alerts, one line each when fitted to ``width`` columns (``None``: all, wrapped)."""
+    narrow = width is not None and width < NARROW
+    table = new_table("New alerts", width)
+    for col in ("id", "rule", "kind", "brand") if not narrow else ("id", "rule", "brand"):
+        table.add_column(col, no_wrap=True, overflow="ellipsis", max_width=14)
+    table.add_column("fired", no_wrap=True)
+    add_text_column(table, "summary", width)
     for r in rows:
-        table.add_row(
-            str(r["id"]),
-            Text(safe_text(r["rule"])),
-            Text(r["kind"], style=_KIND_STYLE.get(r["kind"], "")),
+        cells: list[str | Text] = [str(r["id"]), Text(safe_text(r["rule"]))]
+        if not narrow:
+            cells.append(Text(r["kind"], style=_KIND_STYLE.get(r["kind"], "")))
+        cells += [
             Text(safe_text(r["brand"] or "all")),
-            _minute(r["fired"]),
-            Text(safe_text(r["summary"])),
-        )
+            short_when(r["fired"], width),
+            line(safe_text(r["summary"]), width),
+        ]
+        table.add_row(*cells)
     return table
 
 
@@ -136,6 +150,7 @@ def alerts_cmd(
     since: Annotated[
         str | None,
         typer.Option(
+            metavar="WHEN",
             help="With --backtest: the period to replay (24h, 7d, 30d or a date; default "
             "30d). Otherwise: how far back urgent rules look (default: each rule's `within`).",
             show_default=False,
@@ -196,7 +211,7 @@ def alerts_cmd(
         write_rows(
             [a.as_record() for a in run.fired],
             fmt or Format.table,
-            table=alerts_table,
+            table=fit(alerts_table, wide=False),
             fields=alerting.ALERT_FIELDS,
             empty="No new alerts.",
         )

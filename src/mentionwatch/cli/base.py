@@ -40,6 +40,7 @@ ConfigOpt = Annotated[
     typer.Option(
         "--config",
         "-c",
+        metavar="FILE",
         help="Config file. Default: $MENTIONWATCH_CONFIG, ./mentionwatch.yaml, "
         "then the user config dir.",
         show_default=False,
@@ -49,6 +50,7 @@ DbOpt = Annotated[
     Path | None,
     typer.Option(
         "--db",
+        metavar="FILE",
         help="SQLite database. Default: the config's `database:`, $MENTIONWATCH_DB, "
         "then the user data dir.",
         show_default=False,
@@ -62,6 +64,7 @@ WaitOpt = Annotated[
     typer.Option(
         "--wait",
         min=0,
+        metavar="SECONDS",
         help="If another mentionwatch run holds the database, wait up to this many "
         "seconds for it (default: exit at once with a message).",
     ),
@@ -185,3 +188,20 @@ def open_store(
 def for_people(quiet: bool) -> bool:
     """Progress and summaries: only for a person at a terminal."""
     return not quiet_mode(quiet) and sys.stderr.isatty()
+
+
+def require_keys(option: str) -> None:
+    """Refuse ``option`` (an interactive mode) at once, before anything is drawn, when
+    no key press can be read: neither stdin nor /dev/tty is a terminal (cron, a pipe in a
+    session without one). Keys fed by click's test runner (it swaps in its own prompt
+    function, as it does for getchar) count as a terminal."""
+    # The module typer.getchar comes from (Typer's own copy of click's termui): its test
+    # runner replaces this function while it feeds keys.
+    termui = sys.modules[typer.getchar.__module__]
+    if getattr(termui, "visible_prompt_func", input) is not input or sys.stdin.isatty():
+        return
+    try:
+        with open("/dev/tty", "rb"):
+            return
+    except OSError:
+        raise ConfigError(f"{option} needs a terminal to read keys from") from None

@@ -23,21 +23,29 @@ from .base import (
     open_store,
     optional_config,
 )
-from .output import Format, console, write_records, write_rows
+from .output import Format, WideOpt, console, fit, write_records, write_rows
 
 
 @app.command()
 @handle_errors
 def mentions(
-    brand: Annotated[str | None, typer.Option(help="Only this brand.")] = None,
-    source: Annotated[str | None, typer.Option(help="Only this source name.")] = None,
-    since: Annotated[
-        str | None, typer.Option(help="Published after: 24h, 7d, 30m, 2w or an ISO date.")
+    brand: Annotated[str | None, typer.Option(metavar="NAME", help="Only this brand.")] = None,
+    source: Annotated[
+        str | None, typer.Option(metavar="NAME", help="Only this source name.")
     ] = None,
-    until: Annotated[str | None, typer.Option(help="Published before (same forms).")] = None,
-    sentiment: Annotated[str | None, typer.Option(help="positive, neutral or negative.")] = None,
+    since: Annotated[
+        str | None,
+        typer.Option(metavar="WHEN", help="Published after: 24h, 7d, 30m, 2w or an ISO date."),
+    ] = None,
+    until: Annotated[
+        str | None, typer.Option(metavar="WHEN", help="Published before (same forms).")
+    ] = None,
+    sentiment: Annotated[
+        str | None, typer.Option(metavar="LABEL", help="positive, neutral or negative.")
+    ] = None,
     status: Annotated[
-        str | None, typer.Option(help="new, open, responded, ignored or irrelevant.")
+        str | None,
+        typer.Option(metavar="STATUS", help="new, open, responded, ignored or irrelevant."),
     ] = None,
     include_irrelevant: Annotated[
         bool,
@@ -47,14 +55,20 @@ def mentions(
         ),
     ] = False,
     search: Annotated[
-        str | None, typer.Option(help='Full-text query (SQLite FTS5: words, "phrases", OR, NOT).')
+        str | None,
+        typer.Option(
+            metavar="QUERY", help='Full-text query (SQLite FTS5: words, "phrases", OR, NOT).'
+        ),
     ] = None,
     flag: Annotated[
         str | None,
         typer.Option(metavar="NAME", help="Only mentions flagged by this policy rule."),
     ] = None,
-    limit: Annotated[int, typer.Option(min=1, help="At most this many, newest first.")] = 50,
+    limit: Annotated[
+        int, typer.Option(min=1, metavar="N", help="At most this many, newest first.")
+    ] = 50,
     fmt: FormatOpt = None,
+    wide: WideOpt = False,
     config: ConfigOpt = None,
     db: DbOpt = None,
     quiet: QuietOpt = False,
@@ -77,7 +91,7 @@ def mentions(
     cfg = optional_config(config)
     with open_store(cfg, db, create=False) as database:
         records = store.query_mentions(database, filt)
-    write_records(records, fmt or Format.table)
+    write_records(records, fmt or Format.table, wide=wide)
 
 
 @app.command()
@@ -112,6 +126,7 @@ def show(
 @handle_errors
 def sources(
     fmt: FormatOpt = None,
+    wide: WideOpt = False,
     config: ConfigOpt = None,
     db: DbOpt = None,
     quiet: QuietOpt = False,
@@ -122,4 +137,6 @@ def sources(
     cfg = load(config)
     with open_store(cfg, db) as database:
         rows = health_rows(cfg, store.source_health(database))
-    write_rows(rows, fmt or Format.table, table=health_table, fields=FIELDS)
+    write_rows(
+        rows, fmt or Format.table, table=fit(health_table, wide=wide), fields=FIELDS, wide=wide
+    )

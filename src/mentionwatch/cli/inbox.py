@@ -31,8 +31,20 @@ from .base import (
     handle_errors,
     open_store,
     optional_config,
+    require_keys,
 )
-from .output import Format, console, write_rows
+from .output import (
+    NARROW,
+    Format,
+    WideOpt,
+    add_text_column,
+    console,
+    fit,
+    line,
+    new_table,
+    short_when,
+    write_rows,
+)
 
 AsOpt = Annotated[
     str | None,
@@ -58,31 +70,44 @@ TRIAGE_KEYS = "o open · a assign · d done · i ignore · x irrelevant · s ski
 # ------------------------------------------------------------------------ listing
 
 
-def inbox_table(rows: Sequence[dict[str, Any]]) -> Table:
-    """The inbox for people; overdue rows red, flags in the severity's colour."""
-    table = Table(title="Inbox", title_justify="left")
-    table.add_column("#", justify="right", no_wrap=True)
+def inbox_table(rows: Sequence[dict[str, Any]], width: int | None = None) -> Table:
+    """The inbox for people; overdue rows red, flags in the severity's colour.
+
+    ``width``: the columns to fit in (one line a mention; the rank number and the
+    assignee go first when narrow); ``None`` shows every column, nothing cut (``--wide``).
+    """
+    narrow = width is not None and width < NARROW
+    table = new_table("Inbox", width)
+    if not narrow:  # the rows are in rank order already; the number is a luxury
+        table.add_column("#", justify="right", no_wrap=True)
     table.add_column("id", no_wrap=True, style="cyan")
     table.add_column("status", no_wrap=True)
-    table.add_column("assignee", overflow="fold", max_width=14)
-    table.add_column("brand", no_wrap=True)
+    if not narrow:
+        table.add_column("assignee", overflow="ellipsis", no_wrap=True, max_width=14)
+    table.add_column("brand", no_wrap=True, overflow="ellipsis", max_width=8 if narrow else 16)
     table.add_column("published", no_wrap=True)
-    table.add_column("title / text", overflow="fold", ratio=1)
-    table.add_column("why", overflow="fold", ratio=1)
+    add_text_column(table, "title / text", width)
+    if width is None:
+        table.add_column("why", overflow="fold", ratio=1)
+    else:
+        table.add_column("why", overflow="ellipsis", no_wrap=True, max_width=14 if narrow else 40)
     for r in rows:
         headline = safe_text(r["title"] or r["excerpt"])
         headline = headline if len(headline) <= 100 else headline[:99] + "…"
-        table.add_row(
-            str(r["rank"]),
-            Text(r["id"][:10]),
+        cells: list[RenderableType] = [] if narrow else [str(r["rank"])]
+        cells += [
+            Text(r["id"][:7] if narrow else r["id"][:10]),
             Text(r["status"], style="" if r["overdue"] else _STATUS_STYLE.get(r["status"], "")),
-            Text(safe_text(r["assignee"] or "")),
+        ]
+        if not narrow:
+            cells.append(Text(safe_text(r["assignee"] or "")))
+        cells += [
             Text(safe_text(r["brand"])),
-            (r["at"] or "")[:16].replace("T", " "),
-            Text(headline),
+            short_when(r["at"], width),
+            line(headline, width),
             Text(safe_text(r["reason"])),
-            style="red" if r["overdue"] else None,
-        )
+        ]
+        table.add_row(*cells, style="red" if r["overdue"] else None)
     return table
 
 
@@ -112,7 +137,9 @@ def inbox_cmd(
             show_default=False,
         ),
     ] = None,
-    limit: Annotated[int, typer.Option(min=1, help="At most this many, first in rank.")] = 50,
+    limit: Annotated[
+        int, typer.Option(min=1, metavar="N", help="At most this many, first in rank.")
+    ] = 50,
     triage: Annotated[
         bool,
         typer.Option(
@@ -123,6 +150,7 @@ def inbox_cmd(
     ] = False,
     as_: AsOpt = None,
     fmt: FormatOpt = None,
+    wide: WideOpt = False,
     config: ConfigOpt = None,
     db: DbOpt = None,
     quiet: QuietOpt = False,
@@ -139,6 +167,8 @@ def inbox_cmd(
         assignee = me
     if triage and fmt not in (None, Format.table):
         raise ConfigError("--format: not with --triage")
+    if triage:
+        require_keys("--triage")
     cfg = optional_config(config)
     with open_store(cfg, db, create=False) as database:
         items = webcare.inbox(
@@ -156,9 +186,10 @@ def inbox_cmd(
     write_rows(
         [i.as_record() for i in items],
         fmt or Format.table,
-        table=inbox_table,
+        table=fit(inbox_table, wide=wide),
         fields=webcare.INBOX_FIELDS,
         empty="Nothing to handle.",
+        wide=wide,
     )
 
 

@@ -30,6 +30,7 @@ from .base import (
     open_store,
     optional_config,
     quiet_mode,
+    require_keys,
 )
 from .output import console
 
@@ -101,6 +102,7 @@ def label(
     if interactive:
         if args:
             raise ConfigError("--interactive: give no ids or label (the keys label each mention)")
+        require_keys("--interactive")
     else:
         if given := [o for o, on in (("--brand", brand), ("--unlabelled", unlabelled)) if on]:
             raise ConfigError(f"{', '.join(given)}: only with --interactive")

@@ -13,15 +13,24 @@ import sys
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from enum import StrEnum
-from typing import Any, TextIO
+from typing import Annotated, Any, TextIO
 
-from rich.console import Console
+import typer
+from rich import box
+from rich.console import Console, ConsoleOptions, RenderableType, RenderResult
 from rich.table import Table
 from rich.text import Text
 
 from ..models import SourceReport
 from ..store.db import RECORD_FIELDS
 from ..textutil import safe_text
+
+WideOpt = Annotated[
+    bool,
+    typer.Option(
+        "--wide", help="Tables: every column, full text (wraps), not fitted to the terminal."
+    ),
+]
 
 
 class Format(StrEnum):
@@ -58,31 +67,106 @@ def _short(value: Any, width: int) -> str:
     return s if len(s) <= width else s[: width - 1] + "…"
 
 
+# Below this many columns a table drops its borders and low-value columns so that a
+# mention still fits on one line with a readable title (80 is every pipe's width).
+NARROW = 100
+WIDE = 200  # the columns --wide draws in, whatever the terminal's width
+
+
+class Fitted:
+    """A table built for the width it is drawn at, which only the console knows.
+
+    ``build(width)`` gets the columns available (``None`` for ``--wide``: every
+    column, nothing cut).
+    """
+
+    def __init__(self, build: Callable[[int | None], Table]) -> None:
+        self._build = build
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        yield self._build(options.max_width)
+
+
+RowsTable = Callable[[Sequence[dict[str, Any]], int | None], Table]
+
+
+def fit(build: RowsTable, *, wide: bool = False) -> Callable[[Sequence[dict[str, Any]]], Fitted]:
+    """``build(rows, width)`` as ``write_rows`` wants it: fitted to the terminal, or wide."""
+    return lambda rows: Fitted(lambda width: build(rows, None if wide else width))
+
+
+def new_table(title: str | None, width: int | None) -> Table:
+    """A table for ``width`` columns: borderless, two spaces between columns when narrow."""
+    if width is not None and width < NARROW:
+        return Table(
+            title=title,
+            title_justify="left",
+            box=box.SIMPLE_HEAD,
+            show_edge=False,
+            pad_edge=False,
+            collapse_padding=True,
+            expand=False,
+        )
+    return Table(title=title, title_justify="left", expand=False)
+
+
+def short_when(iso: str | None, width: int | None) -> str:
+    """``2026-11-20T09:15:00Z`` as ``11-20 09:15`` when narrow, else ``2026-11-20 09:15``."""
+    when = (iso or "")[:16].replace("T", " ")
+    return when[5:] if width is not None and width < NARROW else when
+
+
+def add_text_column(table: Table, header: str, width: int | None, **kwargs: Any) -> None:
+    """The column that gets whatever width is left (fill it with ``line``).
+
+    It is the only column rich may narrow (the others are ``no_wrap``), so the short
+    columns keep their width and this one shrinks, down to 24 characters.
+    """
+    if width is None:
+        table.add_column(header, overflow="fold", ratio=1, **kwargs)
+    else:
+        table.add_column(header, overflow="ellipsis", ratio=1, min_width=24, **kwargs)
+
+
+def line(text: str, width: int | None, style: str = "") -> Text:
+    """A text cell: one line cut with "…" when fitted to ``width``, whole with --wide."""
+    if width is None:
+        return Text(text, style=style)
+    return Text(text, style=style, no_wrap=True, overflow="ellipsis")
+
+
 _SENTIMENT_STYLE = {"positive": "green", "negative": "red", "neutral": "dim"}
 
 
-def mentions_table(records: Sequence[dict[str, Any]], title: str | None = None) -> Table:
-    table = Table(title=title, show_lines=False, expand=False)
+def mentions_table(
+    records: Sequence[dict[str, Any]], title: str | None = None, width: int | None = None
+) -> Table:
+    """Mentions, one line each when ``width`` is given (the author goes first when narrow)."""
+    narrow = width is not None and width < NARROW
+    table = new_table(title, width)
     table.add_column("id", no_wrap=True, style="cyan")
-    table.add_column("brand", no_wrap=True)
-    table.add_column("source", no_wrap=True)
+    table.add_column("brand", no_wrap=True, overflow="ellipsis", max_width=10 if narrow else 16)
+    table.add_column("source", no_wrap=True, overflow="ellipsis", max_width=10 if narrow else 24)
     table.add_column("published", no_wrap=True)
     table.add_column("sent.", justify="right", no_wrap=True)
-    table.add_column("title / text", overflow="fold", ratio=1)
-    table.add_column("author", overflow="fold", max_width=18)
+    add_text_column(table, "title / text", width)
+    if not narrow:
+        table.add_column("author", overflow="ellipsis", no_wrap=True, max_width=18)
     for r in records:
         headline = r["title"] or r["text"]
         label = r.get("sentiment_label") or "neutral"
         score = r.get("sentiment")
-        table.add_row(
-            Text(r["id"][:10]),
+        cells = [
+            Text(r["id"][:7] if narrow else r["id"][:10]),
             Text(safe_text(r["brand"])),
             Text(_short(r["source"], 24)),
-            Text((r.get("published") or r.get("fetched") or "")[:16].replace("T", " ")),
+            Text(short_when(r.get("published") or r.get("fetched"), width)),
             Text(f"{score:+.2f}" if score is not None else "", style=_SENTIMENT_STYLE[label]),
-            Text(_short(headline, 120)),
-            Text(_short(r.get("author"), 30)),
-        )
+            line(_short(headline, 120 if width is not None else 2000), width),
+        ]
+        if not narrow:
+            cells.append(Text(_short(r.get("author"), 30)))
+        table.add_row(*cells)
     return table
 
 
@@ -90,10 +174,11 @@ def write_rows(
     rows: Sequence[dict[str, Any]],
     fmt: Format,
     *,
-    table: Callable[[Sequence[dict[str, Any]]], Table],
+    table: Callable[[Sequence[dict[str, Any]]], RenderableType],
     fields: Sequence[str],
     out: TextIO | None = None,
     empty: str = "Nothing to show.",
+    wide: bool = False,
 ) -> None:
     """Rows as a table for people, or as data: JSON array, JSON lines, CSV.
 
@@ -105,7 +190,10 @@ def write_rows(
             if out.isatty():
                 console(stderr=True).print(empty, style="dim")
             return
-        SafeConsole(file=out, highlight=False, emoji=False).print(table(rows))
+        con = SafeConsole(file=out, highlight=False, emoji=False)
+        if wide:  # every column at its natural width: for a pager (less -S) or a file
+            con.width = max(con.width, WIDE)
+        con.print(table(rows))
     elif fmt is Format.json:
         json.dump(list(rows), out, ensure_ascii=False, indent=2)
         out.write("\n")
@@ -127,43 +215,54 @@ def write_records(
     out: TextIO | None = None,
     *,
     title: str | None = None,
+    wide: bool = False,
 ) -> None:
-    """Mention records (the JSON record of DESIGN.md) in any format."""
+    """Mention records (the JSON record of DESIGN.md) in any format.
+
+    The table fits the terminal (80 columns in a pipe) unless ``wide``.
+    """
     write_rows(
         records,
         fmt,
-        table=lambda rows: mentions_table(rows, title),
+        table=fit(lambda rows, width: mentions_table(rows, title, width), wide=wide),
         fields=RECORD_FIELDS,
         out=out,
         empty="No mentions.",
+        wide=wide,
     )
 
 
-def source_summary(reports: Iterable[SourceReport]) -> Table:
-    table = Table(title="Sources", title_justify="left")
-    for col, justify in [
-        ("source", "left"),
-        ("type", "left"),
-        ("status", "left"),
-        ("items", "right"),
-        ("new", "right"),
-        ("time", "right"),
-        ("detail", "left"),
-    ]:
-        table.add_column(col, justify=justify, overflow="fold")  # type: ignore[arg-type]
-    styles = {"ok": "green", "not-modified": "dim", "error": "bold red"}
-    for r in reports:
-        detail = r.error or "; ".join(r.warnings)
-        table.add_row(
-            Text(safe_text(r.name)),
-            r.type,
-            Text(r.status, style=styles[r.status]),
-            str(r.items),
-            str(r.new_mentions),
-            f"{r.seconds:.2f}s",
-            Text(safe_text(detail), style="red" if r.error else "yellow"),
-        )
-    return table
+def source_summary(reports: Iterable[SourceReport]) -> Fitted:
+    """The scan's per-source outcome, one line per source at any width."""
+    reports = list(reports)
+
+    def build(width: int | None) -> Table:
+        narrow = width is not None and width < NARROW
+        table = new_table("Sources", width)
+        table.add_column("source", no_wrap=True, overflow="ellipsis", max_width=16)
+        if not narrow:
+            table.add_column("type", no_wrap=True)
+        table.add_column("status", no_wrap=True)
+        for col in ("items", "new", "time"):
+            table.add_column(col, justify="right", no_wrap=True)
+        add_text_column(table, "detail", width)
+        styles = {"ok": "green", "not-modified": "dim", "error": "bold red"}
+        for r in reports:
+            detail = r.error or "; ".join(r.warnings)
+            cells: list[RenderableType] = [Text(safe_text(r.name))]
+            if not narrow:
+                cells.append(r.type)
+            cells += [
+                Text(r.status, style=styles[r.status]),
+                str(r.items),
+                str(r.new_mentions),
+                f"{r.seconds:.2f}s",
+                line(safe_text(detail), width, style="red" if r.error else "yellow"),
+            ]
+            table.add_row(*cells)
+        return table
+
+    return Fitted(build)
 
 
 def brand_summary(records: Sequence[dict[str, Any]], brands: Sequence[str]) -> Table:

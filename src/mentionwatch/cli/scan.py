@@ -28,7 +28,7 @@ from .base import (
     open_store,
     quiet_mode,
 )
-from .output import Format, brand_summary, console, source_summary, write_records
+from .output import Format, WideOpt, brand_summary, console, source_summary, write_records
 
 
 def print_run(report: RunReport, quiet: bool) -> None:
@@ -107,10 +107,15 @@ def scan(
     source: Annotated[
         list[str] | None,
         typer.Option(
-            "--source", "-s", help="Scan only this source (repeatable).", show_default=False
+            "--source",
+            "-s",
+            metavar="NAME",
+            help="Scan only this source (repeatable).",
+            show_default=False,
         ),
     ] = None,
     fmt: FormatOpt = None,
+    wide: WideOpt = False,
     alerts: Annotated[
         bool,
         typer.Option(
@@ -143,7 +148,7 @@ def scan(
         records = store.query_mentions(database, store.MentionFilter(ids=report.new_mention_ids))
         # --quiet silences the table for people; asked-for data is still printed.
         if fmt is not None or not quiet_mode(quiet):
-            write_records(records, fmt or Format.table, title="New mentions")
+            write_records(records, fmt or Format.table, title="New mentions", wide=wide)
         if for_people(quiet) and records:
             console(stderr=True).print(brand_summary(records, [b.name for b in cfg.brands]))
         print_run(report, quiet)

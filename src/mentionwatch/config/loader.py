@@ -33,6 +33,10 @@ TOP_KEYS = (
     "alerts",
     "policy",
     "inbox",
+    # Global exclusions, merged into every brand's own (config/brands.py).
+    "exclude_authors",
+    "exclude_domains",
+    "exclude_sources",
 )
 
 

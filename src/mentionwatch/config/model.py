@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,6 +24,31 @@ class Brand:
     query: str | None = None
     # Webcare target: mentions of this brand should be answered within this long.
     respond_within: timedelta | None = None
+    # own: ours to answer (inbox, "needs an answer", response targets). competitor and
+    # topic are only counted (volume, sentiment, share of voice, alerts naming them).
+    role: str = "own"
+    # Posts that do not count as mentions of this brand (the global lists merged in):
+    # authors (case-insensitive, a leading @ ignored), domains (and their subdomains),
+    # source names.
+    exclude_authors: tuple[str, ...] = ()
+    exclude_domains: tuple[str, ...] = ()
+    exclude_sources: tuple[str, ...] = ()
+
+    @property
+    def answerable(self) -> bool:
+        """Whether its mentions are ours to answer (the inbox, response targets)."""
+        return self.role == "own"
+
+    def excludes(self, source: str, author: str, url: str) -> bool:
+        """Whether a post from ``source`` by ``author`` at ``url`` is left out for this brand."""
+        if source.casefold() in self.exclude_sources:
+            return True
+        if author and author.casefold().lstrip("@") in self.exclude_authors:
+            return True
+        if self.exclude_domains and url:
+            host = (urlsplit(url).hostname or "").casefold().rstrip(".")
+            return any(host == d or host.endswith("." + d) for d in self.exclude_domains)
+        return False
 
 
 @dataclass(frozen=True, slots=True)

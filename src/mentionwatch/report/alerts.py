@@ -34,6 +34,7 @@ How the window rules decide, and why this way:
 
 from __future__ import annotations
 
+import html
 import json
 import math
 import os
@@ -55,6 +56,7 @@ from ..store.db import transaction
 from ..textutil import safe_text
 from ..timeutil import from_iso, to_iso
 from . import delivery, mailer, webhook
+from .render import web_url
 
 MAD_TO_SIGMA = 1.4826  # MAD of a normal distribution x this = its standard deviation
 TOP = 5  # terms and sources named in an explanation
@@ -762,6 +764,54 @@ def email_message(alerts: Sequence[Alert]) -> tuple[str, str]:
     return safe_text(subject), "\n".join(body)
 
 
+def _alert_examples(alert: Alert) -> list[dict[str, Any]]:
+    if alert.kind in ("urgent", "policy") and alert.details.get("mention"):
+        return [alert.details["mention"]]
+    return list(alert.details.get("examples") or [])
+
+
+def alert_html(alerts: Sequence[Alert]) -> str:
+    """The HTML part of an alert e-mail: per alert its rule, the explanation and the top
+    posts as links. Inline styles only, no scripts or remote images (what mail clients
+    draw); every fetched string escaped, only http(s) URLs become links."""
+    noun = "alert" if len(alerts) == 1 else "alerts"
+    blocks = []
+    for alert in alerts:
+        who = f" — {_h(alert.brand)}" if alert.brand else ""
+        window = (
+            f'<p style="margin:0;color:#6b7280;font-size:13px">window {_h(alert.window_start)}'
+            f" to {_h(alert.window_end)} UTC</p>"
+            if alert.window_start and alert.window_end
+            else ""
+        )
+        posts = []
+        for ex in _alert_examples(alert):
+            title = _h(ex.get("title")) or "(no title)"
+            target = web_url(str(ex.get("url") or ""))
+            posts.append(
+                f'<li><a href="{html.escape(target, quote=True)}">{title}</a></li>'
+                if target
+                else f"<li>{title}</li>"
+            )
+        top = f'<ul style="margin:4px 0 0">{"".join(posts)}</ul>' if posts else ""
+        blocks.append(
+            f'<h2 style="font-size:17px;margin:20px 0 4px">{_h(alert.rule)}{who} '
+            f'<span style="color:#6b7280;font-weight:normal">({_h(alert.kind)})</span></h2>'
+            f'{window}<p style="margin:6px 0">{_h(alert.summary)}</p>{top}'
+        )
+    body = "\n".join(blocks)
+    return (
+        '<!DOCTYPE html>\n<html><head><meta charset="utf-8"></head>'
+        '<body style="font-family:Arial,Helvetica,sans-serif;color:#111827">\n'
+        f'<div style="max-width:640px"><h1 style="font-size:20px">mentionwatch fired '
+        f"{len(alerts)} {noun}</h1>\n{body}\n</div></body></html>\n"
+    )
+
+
+def _h(value: Any) -> str:
+    return html.escape(safe_text(value), quote=True)
+
+
 def slack_escape(value: Any) -> str:
     """Inert in Slack's mrkdwn: <...> would make links and @channel pings, & starts entities."""
     return safe_text(value).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
@@ -843,7 +893,9 @@ def _deliver_email(
     alerts = load_alerts(db, ids)
     subject, text = email_message(alerts)
     try:
-        msg = mailer.build_message(email_config, subject=subject, text=text, to=recipients)
+        msg = mailer.build_message(
+            email_config, subject=subject, text=text, html=alert_html(alerts), to=recipients
+        )
         mailer.send(email_config, msg)
     except MailError as exc:
         return ChannelResult("email", target, tuple(ids), error=str(exc), skipped_old=old)

@@ -42,7 +42,7 @@ from ..config.loader import Config
 from ..config.policy import SEVERITY_RANK
 from ..errors import ConfigError
 from ..timeutil import from_iso, parse_duration, parse_when, to_iso
-from ..webcare.inbox import priority, register_priority, response_target, target_sql
+from ..webcare.inbox import answerable, priority, register_priority, response_target, target_sql
 from ..webcare.policy import flagged_between
 
 BucketUnit = Literal["hour", "day", "week"]
@@ -194,6 +194,25 @@ class PolicyGroup:
 
 
 @dataclass(frozen=True, slots=True)
+class TrendPoint:
+    """One period of a trend: [start, start + the digest's period length)."""
+
+    start: datetime
+    count: int
+    negative_share: float | None  # of the brand's mentions; None: it had none
+    share_of_voice: float | None  # of all configured brands' mentions; None: nobody had any
+
+
+@dataclass(frozen=True, slots=True)
+class BrandTrend:
+    name: str
+    points: tuple[TrendPoint, ...]  # oldest first; the last is the digest's own period
+
+
+TREND_PERIODS = 8  # this period and the 7 before it: "week over week" for a weekly digest
+
+
+@dataclass(frozen=True, slots=True)
 class Digest:
     period: Period
     brand_filter: str | None
@@ -206,6 +225,8 @@ class Digest:
     sources: tuple[SourceHealth, ...]
     # None: no policy rules configured and nothing flagged (the section is left out).
     policy: tuple[PolicyGroup, ...] | None = None
+    # Per shown brand, this period and the ones before it (see `trends`).
+    trends: tuple[BrandTrend, ...] = ()
 
 
 # ------------------------------------------------------------------ building
@@ -298,7 +319,8 @@ def build_digest(
         listing = MentionList(kind="period", total=total, items=tuple(ranked))
     else:
         ranked = _ranked(_rows_by_id(db, brands, listed), period.end, config)
-        waiting = [m for m in ranked if m.status in WAITING]
+        # Competitors and topics are counted above but are not ours to answer.
+        waiting = [m for m in ranked if m.status in WAITING and answerable(config, m.brand)]
         overdue = [m for m in waiting if m.overdue_by is not None]
         negative = [m for m in waiting if m.overdue_by is None and m.sentiment_label == "negative"]
         needs_answer = tuple(overdue + negative)[:NEEDS_ANSWER]
@@ -314,6 +336,58 @@ def build_digest(
         mentions=listing,
         sources=source_health(db, config, period),
         policy=_policy(db, config, brands, period),
+        trends=trends(db, config, period, brand=brand),
+    )
+
+
+def trends(
+    db: sqlite_utils.Database,
+    config: Config,
+    period: Period,
+    *,
+    brand: str | None = None,
+    periods: int = TREND_PERIODS,
+) -> tuple[BrandTrend, ...]:
+    """Per shown brand, the last ``periods`` periods as long as ``period`` (ending with
+    it): volume, share of negative and share of voice, counted by SQLite in one GROUP BY
+    (not one query, nor one Python pass over every mention, per period)."""
+    brands = _Brands(config, brand)
+    seconds = max(1, int(period.length.total_seconds()))
+    first = period.end - period.length * periods
+    origin = int(first.timestamp())
+    rows = db.execute(
+        "SELECT m.brand, (CAST(strftime('%s', COALESCE(p.published, p.fetched)) AS INTEGER)"
+        " - ?) / ? AS k, COUNT(*), SUM(m.sentiment_label = 'negative')"
+        " FROM mentions m JOIN posts p ON p.id = m.post_id"
+        " WHERE m.status != 'irrelevant'"
+        " AND COALESCE(p.published, p.fetched) >= ? AND COALESCE(p.published, p.fetched) < ?"
+        " GROUP BY m.brand, k",
+        [origin, seconds, to_iso(first), to_iso(period.end)],
+    ).fetchall()
+    counts: Counter[tuple[str, int]] = Counter()
+    negatives: Counter[tuple[str, int]] = Counter()
+    for stored, k, n, neg in rows:
+        name = brands.canonical(stored)
+        if name is not None and 0 <= k < periods:
+            counts[name, k] += n
+            negatives[name, k] += neg or 0
+    totals = [sum(counts[name, k] for name in brands.all) for k in range(periods)]
+    return tuple(
+        BrandTrend(
+            name,
+            tuple(
+                TrendPoint(
+                    start=first + period.length * k,
+                    count=counts[name, k],
+                    negative_share=_ratio(negatives[name, k], counts[name, k])
+                    if counts[name, k]
+                    else None,
+                    share_of_voice=_ratio(counts[name, k], totals[k]) if totals[k] else None,
+                )
+                for k in range(periods)
+            ),
+        )
+        for name in brands.shown
     )
 
 
@@ -433,14 +507,17 @@ class _Stats:
         return cache[column]
 
     def _ranked_rows(
-        self, config: Config, where: str, order: str, limit: int
+        self, config: Config, where: str, order: str, limit: int, *, answerable_only: bool = False
     ) -> list[dict[str, Any]]:
-        if not self.spellings:
+        spellings = sorted(
+            s for s in self.spellings if not answerable_only or answerable(config, s)
+        )
+        if not spellings:
             return []
         register_priority(self.db)
         target, target_params = target_sql(config)
         now = to_iso(self.period.end)
-        marks = ",".join("?" * len(self.spellings))
+        marks = ",".join("?" * len(spellings))
         sql = f"""
             , r AS (
                 SELECT id, at, status, label,
@@ -451,7 +528,7 @@ class _Stats:
             )
             SELECT id FROM r WHERE {where} ORDER BY {order} LIMIT ?
         """  # noqa: S608 -- our own constants only; values are bound
-        params = [now, *WAITING, now, *target_params, *sorted(self.spellings), limit]
+        params = [now, *WAITING, now, *target_params, *spellings, limit]
         ids = [r[0] for r in self._query(sql, params)]
         return _rows_by_id(self.db, self.brands, ids)
 
@@ -468,6 +545,8 @@ class _Stats:
             f"status IN ({waiting}) AND (late OR label = 'negative')",
             "late DESC, pr DESC, at DESC, id",
             NEEDS_ANSWER,
+            # Competitors and topics are counted but are not ours to answer.
+            answerable_only=True,
         )
         ranked = _ranked(rows, self.period.end, config)
         return tuple(sorted(ranked, key=lambda m: m.overdue_by is None))

@@ -14,6 +14,7 @@ from __future__ import annotations
 import html
 import json
 import re
+from collections.abc import Sequence
 from dataclasses import fields, is_dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -24,9 +25,10 @@ from rich.text import Text
 
 from ..textutil import safe_text
 from ..timeutil import to_iso
-from ..webcare.inbox import span_text
+from ..webcare.inbox import reach_text, span_text
 from .digest import (
     BrandSummary,
+    BrandTrend,
     Change,
     Digest,
     DigestMention,
@@ -95,6 +97,49 @@ def unscored_text(s: SentimentSplit) -> str:
     return f" · {s.unscored} unscored (no sentiment model for their language)"
 
 
+def _spark_values(values: Sequence[float | None], top: float) -> str:
+    """One character per value against ``top``; None (nothing to measure) is a space."""
+    steps = len(SPARK) - 1
+    return "".join(
+        " " if v is None else SPARK[round(v / top * steps)] if top > 0 else SPARK[0] for v in values
+    )
+
+
+def _pct(value: float | None) -> str:
+    return "-" if value is None else f"{value * 100:.0f}%"
+
+
+def trend_rows(t: BrandTrend) -> list[tuple[str, str, str]]:
+    """(what, spark line oldest → newest, this period against the previous one)."""
+    counts = [float(p.count) for p in t.points]
+    negative = [p.negative_share for p in t.points]
+    voice = [p.share_of_voice for p in t.points]
+    last, before = t.points[-1], t.points[-2] if len(t.points) > 1 else None
+    return [
+        (
+            "volume",
+            _spark_values(counts, max(counts, default=0.0)),
+            f"{last.count} (was {before.count if before else '-'})",
+        ),
+        (
+            "negative",
+            _spark_values(negative, 1.0),
+            f"{_pct(last.negative_share)} (was {_pct(before.negative_share if before else None)})",
+        ),
+        (
+            "share of voice",
+            _spark_values(voice, 1.0),
+            f"{_pct(last.share_of_voice)} (was {_pct(before.share_of_voice if before else None)})",
+        ),
+    ]
+
+
+def trend_heading(d: Digest) -> str:
+    n = max((len(t.points) for t in d.trends), default=0)
+    each = span_text(d.period.length)
+    return f"Trends: {n} periods of {each} each, oldest first (the last is this one)"
+
+
 def sparkline(volume: tuple[VolumeBucket, ...]) -> str:
     """One character per bucket; empty buckets get the lowest block so the time axis
     stays visible, any mention at all lifts a bucket above it."""
@@ -139,16 +184,29 @@ def _list_heading(m: MentionList) -> str:
 
 
 def _meta(m: DigestMention) -> str:
-    parts = [f"{m.sentiment_label} {_score(m.sentiment)}"]
+    """Why it is listed, in words a reader uses (no internal scores): the tone, the
+    audience, how late, then where and when."""
+    parts = [m.sentiment_label]
     if m.overdue_by is not None:
         parts.insert(0, f"overdue {span_text(m.overdue_by)}")
     if m.reach is not None:
-        parts.append(f"reach {m.reach}")
+        parts.append(f"reach {reach_text(m.reach)}")
     parts.append(m.source)
     if m.author.strip():
         parts.append(f"by {m.author}")
-    parts += [_when(m.at), f"priority {m.priority:.2f}"]
+    parts.append(_when(m.at))
     return " · ".join(parts)
+
+
+def _others(d: Digest) -> tuple[DigestMention, ...]:
+    """The list's mentions less those already under "Needs an answer" (not twice)."""
+    above = {m.id for m in d.needs_answer}
+    return tuple(m for m in d.mentions.items if m.id not in above)
+
+
+def _also_above(d: Digest) -> str:
+    n = len(d.mentions.items) - len(_others(d))
+    return f"{n} of them are under Needs an answer above; the others:" if n else ""
 
 
 def _headline(m: DigestMention) -> str:
@@ -197,6 +255,13 @@ def _text_lines(d: Digest) -> list[Line]:
     ]
     for b in d.brands:
         lines += [("", None), *_text_brand(b, p)]
+    if d.trends:
+        lines += [("", None), (trend_heading(d), "bold")]
+        for t in d.trends:
+            lines.append((f"  {safe_text(t.name)}", None))
+            lines += [
+                (f"    {what:<15} {spark}  {now}", None) for what, spark, now in trend_rows(t)
+            ]
     lines += [("", None), ("Share of voice", "bold")]
     width = max((len(safe_text(s.name)) for s in d.share_of_voice), default=0)
     count_width = max((len(str(s.count)) for s in d.share_of_voice), default=1)
@@ -223,7 +288,9 @@ def _text_lines(d: Digest) -> list[Line]:
     for i, m in enumerate(d.needs_answer, 1):
         lines += _text_mention(i, m)
     lines += [("", None), (_list_heading(d.mentions), "bold")]
-    for i, m in enumerate(d.mentions.items, 1):
+    if _also_above(d):
+        lines.append((f"  {_also_above(d)}", "dim"))
+    for i, m in enumerate(_others(d), 1):
         lines += _text_mention(i, m)
     lines += [("", None), ("Sources", "bold"), (f"  {_sources_summary(d.sources)}", None)]
     for h in d.sources:
@@ -330,6 +397,14 @@ def render_markdown(d: Digest) -> str:
             f"- **Top sources:** {_tallies(b.top_sources, md_text)}",
             f"- **Most active authors:** {_tallies(b.top_authors, md_text)}",
         ]
+    if d.trends:
+        out += ["", f"## {md_text(trend_heading(d))}", "", "| Brand | | Trend | This period |"]
+        out.append("|---|---|---|---|")
+        out += [
+            f"| {md_text(t.name)} | {what} | `{spark}` | {now} |"
+            for t in d.trends
+            for what, spark, now in trend_rows(t)
+        ]
     out += ["", "## Share of voice", "", "| Brand | Mentions | Share |", "|---|--:|--:|"]
     out += [f"| {md_text(s.name)} | {s.count} | {s.share * 100:.0f}% |" for s in d.share_of_voice]
     if d.policy is not None:
@@ -345,7 +420,9 @@ def render_markdown(d: Digest) -> str:
         out.append("Nothing negative to answer.")
     out += [line for i, m in enumerate(d.needs_answer, 1) for line in _md_mention(i, m)]
     out += ["", f"## {md_text(_list_heading(d.mentions))}", ""]
-    out += [line for i, m in enumerate(d.mentions.items, 1) for line in _md_mention(i, m)]
+    if _also_above(d):
+        out += [_also_above(d), ""]
+    out += [line for i, m in enumerate(_others(d), 1) for line in _md_mention(i, m)]
     out += ["", "## Sources", "", md_text(_sources_summary(d.sources))]
     problems = [h for h in d.sources if h.problem]
     if problems:
@@ -377,6 +454,9 @@ def _h(value: Any) -> str:
     return html.escape(safe_text(value), quote=True)
 
 
+_TRACK = "#e5e7eb"  # the empty part of a bar
+
+
 def _h_link(label: str, url: str) -> str:
     target = web_url(url)
     if target is None:
@@ -384,10 +464,10 @@ def _h_link(label: str, url: str) -> str:
     return f'<a href="{html.escape(target, quote=True)}" style="color:{_BAR}">{_h(label)}</a>'
 
 
-def _volume_chart(volume: tuple[VolumeBucket, ...], p: Period) -> str:
+def _volume_chart(volume: tuple[VolumeBucket, ...], p: Period, top: int) -> str:
     """Vertical bars as table cells holding divs of a fixed pixel height: what mail
-    clients draw reliably (no images, no scripts, no stylesheet)."""
-    top = max((b.count for b in volume), default=0)
+    clients draw reliably (no images, no scripts, no stylesheet). ``top``: the count
+    drawn full height, the same for every brand so that their charts compare."""
     width = max(2, min(16, 480 // max(1, len(volume)) - 2))
     cells = []
     for b in volume:
@@ -412,22 +492,36 @@ def _volume_chart(volume: tuple[VolumeBucket, ...], p: Period) -> str:
 
 
 def _hbar(parts: list[tuple[float, str]], width: int = 200) -> str:
-    """A horizontal stacked bar from (fraction, colour) pairs, as one table row."""
-    cells = "".join(
-        f'<td style="width:{round(frac * width)}px;height:10px;background:{colour};'
-        f'font-size:0;line-height:0">&nbsp;</td>'
-        for frac, colour in parts
-        if round(frac * width) > 0
-    )
-    if not cells:
-        cells = f'<td style="width:{width}px;height:10px;background:#e5e7eb">&nbsp;</td>'
+    """A horizontal stacked bar from (fraction, colour) pairs, as one table row.
+
+    The cells' pixel widths always add up to ``width``: whatever the fractions leave
+    is a grey track cell. Without it a lone cell of a fixed-width table stretches to
+    the full width, and every share of voice would look like 100 %.
+    """
+    widths = [(round(max(0.0, min(1.0, frac)) * width), colour) for frac, colour in parts]
+    used = 0
+    cells = []
+    for px, colour in widths:
+        px = min(px, width - used)
+        if px <= 0:
+            continue
+        used += px
+        cells.append(
+            f'<td style="width:{px}px;height:10px;background:{colour};'
+            f'font-size:0;line-height:0">&nbsp;</td>'
+        )
+    if used < width:
+        cells.append(
+            f'<td style="width:{width - used}px;height:10px;background:{_TRACK};'
+            f'font-size:0;line-height:0">&nbsp;</td>'
+        )
     return (
         f'<table role="presentation" cellpadding="0" cellspacing="0" '
-        f'style="border-collapse:collapse;width:{width}px"><tr>{cells}</tr></table>'
+        f'style="border-collapse:collapse;width:{width}px"><tr>{"".join(cells)}</tr></table>'
     )
 
 
-def _html_brand(b: BrandSummary, p: Period) -> str:
+def _html_brand(b: BrandSummary, p: Period, top: int) -> str:
     s = b.sentiment
     n = max(1, s.positive + s.neutral + s.negative)
     split = _hbar(
@@ -447,11 +541,54 @@ def _html_brand(b: BrandSummary, p: Period) -> str:
         f"{s.neutral} neutral · "
         f'<span style="color:{_COLOURS["negative"]}">{s.negative} negative</span> · '
         f"average {_h(_score(s.average))}{_h(unscored_text(s))}</p>\n"
-        f"{_volume_chart(b.volume, p)}\n"
+        f"{_volume_chart(b.volume, p, top)}\n"
         f'<p style="margin:12px 0 0;font-size:13px"><b>Top sources:</b> '
         f"{_tallies(b.top_sources, _h)}<br><b>Most active authors:</b> "
         f"{_tallies(b.top_authors, _h)}</p>"
     )
+
+
+def _mini_bars(values: Sequence[float | None], top: float, colour: str) -> str:
+    """A tiny bar chart, one 6-pixel cell per period (20 px = ``top``): table cells and
+    divs only, so mail clients draw it without scripts or images."""
+    cells = []
+    for v in values:
+        height = max(1, round(20 * v / top)) if v and top > 0 else 1
+        fill = colour if v else _TRACK
+        cells.append(
+            f'<td valign="bottom" style="vertical-align:bottom;padding:0 1px">'
+            f'<div style="width:6px;height:{height}px;background:{fill};'
+            f'font-size:0;line-height:0">&nbsp;</div></td>'
+        )
+    return (
+        '<table role="presentation" cellpadding="0" cellspacing="0" '
+        f'style="border-collapse:collapse;height:20px"><tr>{"".join(cells)}</tr></table>'
+    )
+
+
+def _html_trends(d: Digest, section: str) -> list[str]:
+    if not d.trends:
+        return []
+    rows = []
+    for t in d.trends:
+        counts = [float(p.count) for p in t.points]
+        charts = [
+            _mini_bars(counts, max(counts, default=0.0), _BAR),
+            _mini_bars([p.negative_share for p in t.points], 1.0, _COLOURS["negative"]),
+            _mini_bars([p.share_of_voice for p in t.points], 1.0, _BAR),
+        ]
+        for (what, _, now), chart in zip(trend_rows(t), charts, strict=True):
+            rows.append(
+                f'<tr><td style="padding:2px 8px 2px 0">{_h(t.name) if what == "volume" else ""}'
+                f'</td><td style="padding:2px 8px;color:#6b7280">{_h(what)}</td>'
+                f'<td style="padding:2px 8px">{chart}</td>'
+                f'<td style="padding:2px 0;font-size:13px">{_h(now)}</td></tr>'
+            )
+    return [
+        f"{section}{_h(trend_heading(d))}</h2>",
+        '<table role="presentation" data-chart="trends" cellpadding="0" cellspacing="0" '
+        f'style="border-collapse:collapse;font-size:14px">{"".join(rows)}</table>',
+    ]
 
 
 def _html_mentions(items: tuple[DigestMention, ...]) -> str:
@@ -491,6 +628,8 @@ def _html_policy(groups: tuple[PolicyGroup, ...] | None, section: str) -> list[s
 def render_html(d: Digest) -> str:
     p = d.period
     title = f"Mentionwatch digest: {period_name(p)}"
+    # One scale for every brand's volume chart: a small brand's bars stay small.
+    top = max((v.count for b in d.brands for v in b.volume), default=0)
     shares = "".join(
         f'<tr><td style="padding:2px 8px 2px 0">{_h(s.name)}</td>'
         f'<td style="padding:2px 8px">{_hbar([(s.share, _BAR)])}</td>'
@@ -509,15 +648,19 @@ def render_html(d: Digest) -> str:
         f'<h1 style="font-size:22px;margin:0 0 4px">{_h(title)}</h1>',
         f'<p style="margin:0;color:#374151">{_h(period_span(p))} · '
         f"<b>{_h(_count(d.total, 'mention'))}</b>, {_h(change_text(d.change))}</p>",
-        *(_html_brand(b, p) for b in d.brands),
+        *(_html_brand(b, p, top) for b in d.brands),
+        *_html_trends(d, section),
         f"{section}Share of voice</h2>",
-        f'<table role="presentation" cellpadding="0" cellspacing="0" '
-        f'style="border-collapse:collapse;font-size:14px">{shares}</table>',
+        f'<table role="presentation" data-chart="share-of-voice" cellpadding="0" '
+        f'cellspacing="0" style="border-collapse:collapse;font-size:14px">{shares}</table>',
         *_html_policy(d.policy, section),
         f"{section}Needs an answer</h2>",
         needs,
         f"{section}{_h(_list_heading(d.mentions))}</h2>",
-        _html_mentions(d.mentions.items),
+        f'<p style="color:#6b7280;font-size:13px">{_h(_also_above(d))}</p>'
+        if _also_above(d)
+        else "",
+        _html_mentions(_others(d)),
         f"{section}Sources</h2>",
         f"<p>{_h(_sources_summary(d.sources))}</p>",
         f'<ul style="color:#b91c1c;font-size:14px">{problems}</ul>' if problems else "",

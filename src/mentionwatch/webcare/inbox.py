@@ -101,11 +101,22 @@ def target_sql(config: Config | None) -> tuple[str, list[Any]]:
     return f"(CASE {' '.join(whens)} END)", params
 
 
+def answerable(config: Config | None, brand: str) -> bool:
+    """Whether mentions of ``brand`` are ours to answer: not a competitor's or a topic's
+    (config ``role:``). Without a config, and for a brand no longer configured, yes."""
+    if config is None:
+        return True
+    for b in config.brands:
+        if b.name.casefold() == brand.casefold():
+            return b.answerable
+    return True
+
+
 def response_target(config: Config | None, brand: str, label: str | None) -> timedelta | None:
     """How soon a mention of ``brand`` with this sentiment label should be answered: the
     stricter (shorter) of the brand's ``respond_within`` and the `inbox:` target for the
     label (a team that promised both has to meet both). None: no target."""
-    if config is None:
+    if config is None or not answerable(config, brand):
         return None
     targets: list[timedelta] = []
     for b in config.brands:
@@ -279,6 +290,11 @@ def _ranked_ids(
     if brand is not None:
         where.append("m.brand = ? COLLATE NOCASE")
         params.append(brand)
+    # Competitors and topics (config `role:`) are counted elsewhere but not ours to answer.
+    others = [b.name for b in config.brands if not b.answerable] if config is not None else []
+    if others:
+        where.append(f"m.brand COLLATE NOCASE NOT IN ({','.join('?' * len(others))})")
+        params += others
     active = ",".join(f"'{s}'" for s in ACTIVE)
     sql = f"""
         WITH c AS (
