@@ -549,3 +549,40 @@ def test_trends_per_brand(filled: Path, tmp_path: Path) -> None:
     fill_store(tmp_path / "html" / "m.db")
     page = render_html(_digest_obj(tmp_path / "html"))
     assert 'data-chart="trends"' in page
+
+
+def test_excerpt_starts_near_the_brand_and_highlights_it(tmp_path: Path) -> None:
+    preamble = " ".join(f"word{i}" for i in range(60))  # ~400 characters before the brand
+    item = RawItem(
+        external_id="x",
+        url="https://news.example/long",
+        title="A long post",
+        text=f"{preamble} and then Acme <b>support</b> was slow. More after.",
+        author="zed",
+        published=_at("2026-11-21T05:00:00Z"),
+    )
+    db = store.open_db(tmp_path / "m.db")
+    store.save_source_run(
+        db,
+        source="news",
+        source_type="rss",
+        mentions=[
+            store.NewMention(
+                post_id=store.post_key("news", item),
+                item=item,
+                match=Match("Acme", ("Acme",), (Span(0, 4, "Acme"),)),
+                sentiment=Sentiment(-0.5, "negative", "test"),
+            )
+        ],
+        state=SourceState(),
+        report=SourceReport("news", "rss", "ok", items=1),
+        fetched=_at("2026-11-21T06:00:00Z"),
+    )
+    db.close()
+    (listed,) = _digest_obj(tmp_path).mentions.items
+    assert listed.excerpt.startswith("…word")
+    assert listed.excerpt.index("Acme") < 70  # the reader sees the brand at once
+    ((start, end),) = listed.highlights
+    assert listed.excerpt[start:end] == "Acme"
+    page = render_html(_digest_obj(tmp_path))
+    assert "<b>Acme</b> &lt;b&gt;support&lt;/b&gt;" in page  # bold brand, inert markup

@@ -38,6 +38,7 @@ from typing import Any, Literal
 
 import sqlite_utils
 
+from ..analysis.matcher import Matcher, compile_brands
 from ..config.loader import Config
 from ..config.policy import SEVERITY_RANK
 from ..errors import ConfigError
@@ -54,6 +55,7 @@ POLICY_ITEMS = 5  # mentions listed per policy rule
 WAITING = ("new", "open")  # statuses that still need an answer (inbox.ACTIVE)
 TOP = 5  # top sources / most active authors per brand
 EXCERPT_CHARS = 280
+EXCERPT_LEAD = 60  # an excerpt starts at the text's start when the brand is named this early
 _BUCKET_SIZES: dict[BucketUnit, timedelta] = {
     "hour": timedelta(hours=1),
     "day": timedelta(days=1),
@@ -155,6 +157,8 @@ class DigestMention:
     priority: float
     status: str = "new"
     overdue_by: timedelta | None = None  # past its response-time target by this much
+    # Where the brand is named in ``excerpt``: [start, end) pairs, for highlighting.
+    highlights: tuple[tuple[int, int], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -559,8 +563,9 @@ def _top_counts(counts: Counter[Any]) -> tuple[Tally, ...]:
 
 
 def _ranked(rows: Iterable[dict[str, Any]], now: datetime, config: Config) -> list[DigestMention]:
+    matcher = compile_brands(config.brands)  # once per list: where each excerpt starts
     return sorted(
-        (_mention(r, now, config) for r in rows),
+        (_mention(r, now, config, matcher) for r in rows),
         key=lambda m: (-m.priority, -m.at.timestamp(), m.id),
     )
 
@@ -615,14 +620,46 @@ def _change(count: int, previous: int) -> Change:
     return Change(previous=previous, delta=count - previous, percent=percent)
 
 
-def _mention(r: dict[str, Any], now: datetime, config: Config) -> DigestMention:
+def _excerpt(text: str, brand: str, matcher: Matcher) -> tuple[str, tuple[tuple[int, int], ...]]:
+    """The text from a little before the brand's first mention (a reader sees why it is
+    listed without reading the preamble), cut at EXCERPT_CHARS; and where the brand's
+    terms are in it. Spans come from the matcher itself, so they are what matched."""
+    # The matcher indexes title + "\n" + text; with an empty title the text starts at 1.
+    spans = sorted(
+        (s.start - 1, s.end - 1)
+        for m in matcher.match("", text)
+        if m.brand.casefold() == brand.casefold()
+        for s in m.spans
+        if s.start >= 1
+    )
+    start = 0
+    if spans and spans[0][0] > EXCERPT_LEAD:
+        # Back up a few words, to a word boundary, so the sentence still reads.
+        cut = text.rfind(" ", 0, spans[0][0] - EXCERPT_LEAD // 2)
+        start = cut + 1 if cut >= 0 else 0
+    lead = "…" if start else ""
+    body = text[start:]
+    if len(lead) + len(body) > EXCERPT_CHARS:
+        body = body[: EXCERPT_CHARS - len(lead) - 1].rstrip()
+        kept = len(lead) + len(body)
+        body += "…"
+    else:
+        kept = len(lead) + len(body)
+    shift = len(lead) - start
+    marks = tuple((a + shift, b + shift) for a, b in spans if a >= start and b + shift <= kept)
+    return lead + body, marks
+
+
+def _mention(
+    r: dict[str, Any], now: datetime, config: Config, matcher: Matcher | None = None
+) -> DigestMention:
     at = from_iso(r["at"]) or now
     target = response_target(config, r["brand"], r["sentiment_label"])
     late = now - at - target if target is not None else None
     if late is not None and (late <= timedelta(0) or r["status"] not in WAITING):
         late = None
     text = " ".join((r["text"] or "").split())
-    excerpt = text if len(text) <= EXCERPT_CHARS else text[: EXCERPT_CHARS - 1].rstrip() + "…"
+    excerpt, marks = _excerpt(text, r["brand"], matcher or compile_brands(config.brands))
     return DigestMention(
         id=r["id"],
         brand=r["brand"],
@@ -638,6 +675,7 @@ def _mention(r: dict[str, Any], now: datetime, config: Config) -> DigestMention:
         priority=priority(r["sentiment"], r["reach"], at, now),
         status=r["status"],
         overdue_by=late,
+        highlights=marks,
     )
 
 

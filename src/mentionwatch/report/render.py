@@ -457,6 +457,22 @@ def _h(value: Any) -> str:
 _TRACK = "#e5e7eb"  # the empty part of a bar
 
 
+def _h_marked(text: str, marks: Sequence[tuple[int, int]]) -> str:
+    """``text`` escaped, with the brand's mentions (``marks``: [start, end)) in bold."""
+
+    def h(piece: str) -> str:  # as _h, but keeps the spaces at the pieces' edges
+        return html.escape(safe_text(piece, one_line=False), quote=True)
+
+    out, at = [], 0
+    for start, end in marks:
+        if start < at:
+            continue  # overlapping terms: the first one is already bold
+        out += [h(text[at:start]), f"<b>{h(text[start:end])}</b>"]
+        at = end
+    out.append(h(text[at:]))
+    return "".join(out)
+
+
 def _h_link(label: str, url: str) -> str:
     target = web_url(url)
     if target is None:
@@ -596,7 +612,7 @@ def _html_mentions(items: tuple[DigestMention, ...]) -> str:
     for m in items:
         colour = _COLOURS.get(m.sentiment_label, "#374151")
         excerpt = (
-            f'<div style="color:#4b5563;margin-top:2px">{_h(m.excerpt)}</div>'
+            f'<div style="color:#4b5563;margin-top:2px">{_h_marked(m.excerpt, m.highlights)}</div>'
             if m.excerpt and m.title
             else ""
         )
