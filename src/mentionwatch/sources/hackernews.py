@@ -7,6 +7,7 @@ in the same second is lost; what was seen before is recognised and skipped).
 
 from __future__ import annotations
 
+import html
 from typing import Any, ClassVar
 
 import httpx
@@ -14,6 +15,7 @@ import httpx
 from ..config.model import SourceConfig
 from ..errors import SourceError
 from ..models import FetchResult, RawItem, SourceState
+from ..textutil import normalize_space
 from .base import SourceContext, register
 from .common import (
     api_root,
@@ -41,7 +43,10 @@ def hit_to_item(hit: dict[str, Any]) -> RawItem | None:
     return RawItem(
         external_id=object_id,
         url=PERMALINK.format(object_id),
-        title=html_to_text(str(title)),
+        # Algolia's titles are plain text ("The <dialog> element"); only story_text
+        # and comment_text are HTML. Character references still occur in recorded
+        # titles ("Acme&#x27;s"), so those are decoded, but no tag is ever stripped.
+        title=normalize_space(html.unescape(str(title))),
         text=html_to_text(str(body or "")),
         author=str(hit.get("author") or ""),
         published=parse_time(hit.get("created_at_i")) or parse_time(hit.get("created_at")),

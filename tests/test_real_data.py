@@ -1,0 +1,164 @@
+"""Defects found by running the feed parser and adapters on real feeds and recorded
+API payloads (issue 13): each one pinned by a few lines of XML or JSON."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from pytest_httpserver import HTTPServer
+
+from mentionwatch.errors import SourceError
+from mentionwatch.sources.bluesky import post_to_item
+from mentionwatch.sources.common import parse_time
+from mentionwatch.sources.feeds import _parse_fast, _parse_feedparser, _Unsure, parse_feed
+from mentionwatch.sources.hackernews import hit_to_item
+from mentionwatch.timeutil import parse_rfc822
+
+from .conftest import fetch_with, fixture_bytes
+
+URL = "https://blog.example.com/feed.xml"
+
+
+def rss_item(inner: str) -> bytes:
+    return (
+        '<?xml version="1.0"?><rss version="2.0"><channel><title>Blog</title>'
+        f"<item><title>Acme</title><link>https://blog.example.com/a</link>{inner}</item>"
+        "</channel></rss>"
+    ).encode()
+
+
+# ------------------------------------------------------------------ 1: zones
+
+
+@pytest.mark.parametrize(
+    ("written", "utc"),
+    [
+        ("Tue, 10 Jun 2003 04:00:00 +02:00", datetime(2003, 6, 10, 2, 0, tzinfo=UTC)),
+        ("Tue, 10 Jun 2003 04:00:00 -01:30", datetime(2003, 6, 10, 5, 30, tzinfo=UTC)),
+        ("Tue, 10 Jun 2003 04:00:00 GMT-01:01", datetime(2003, 6, 10, 5, 1, tzinfo=UTC)),
+        ("Tue, 10 Jun 2003 04:00:00 ET", datetime(2003, 6, 10, 9, 0, tzinfo=UTC)),
+        ("Tue, 10 Jun 2003 04:00:00 CT", datetime(2003, 6, 10, 10, 0, tzinfo=UTC)),
+        ("Tue, 10 Jun 2003 04:00:00 MT", datetime(2003, 6, 10, 11, 0, tzinfo=UTC)),
+        ("Tue, 10 Jun 2003 04:00:00 PT", datetime(2003, 6, 10, 12, 0, tzinfo=UTC)),
+        ("Tue, 10 Jun 2003 04:00:00 AT", datetime(2003, 6, 10, 8, 0, tzinfo=UTC)),
+        ("Tue, 10 Jun 2003 04:00:00 MET", datetime(2003, 6, 10, 3, 0, tzinfo=UTC)),
+        ("Tue, 10 Jun 2003 04:00:00 MEST", datetime(2003, 6, 10, 2, 0, tzinfo=UTC)),
+        ("Tue, 10 Jun 2003 04:00:00 GMT", datetime(2003, 6, 10, 4, 0, tzinfo=UTC)),
+        ("Tue, 10 Jun 2003 04:00:00 -0500", datetime(2003, 6, 10, 9, 0, tzinfo=UTC)),
+    ],
+)
+def test_zones_are_read_right_on_every_path(written: str, utc: datetime) -> None:
+    assert parse_rfc822(written) == utc
+    assert parse_time(written) == utc
+    body = rss_item(f"<pubDate>{written}</pubDate>")
+    feed = parse_feed(body, url=URL)
+    assert feed.items[0].published == utc
+    assert _parse_feedparser(body, url=URL, content_type=None).items[0].published == utc
+
+
+def test_an_unknown_zone_is_never_taken_as_utc() -> None:
+    written = "Tue, 10 Jun 2003 04:00:00 XYZT"
+    assert parse_rfc822(written) is None
+    assert parse_time(written) is None
+    # The fast path does not guess: the entry goes to feedparser.
+    with pytest.raises(_Unsure):
+        _parse_fast(rss_item(f"<pubDate>{written}</pubDate>"), url=URL, content_type=None)
+
+
+def test_an_impossible_date_is_missing_not_rolled_over() -> None:
+    feed = parse_feed(rss_item("<pubDate>2026-13-45T99:99:99Z</pubDate>"), url=URL)
+    assert feed.items[0].published is None
+    assert parse_time("2026-13-45T99:99:99Z") is None
+
+
+# ------------------------------------------------------------------ 2: space before <?xml
+
+
+def test_white_space_before_the_prolog_keeps_the_google_news_extras(
+    httpserver: HTTPServer,
+) -> None:
+    body = b"\n  " + fixture_bytes("googlenews", "search.xml")
+    httpserver.expect_request("/rss/search").respond_with_data(
+        body, content_type="application/rss+xml"
+    )
+    result = fetch_with(
+        "googlenews", keywords=("Acme Corp",), when="1d", base_url=httpserver.url_for("/")
+    )
+    first = result.items[0]
+    assert first.author == "Example Times"
+    assert first.title == "Acme Corp recalls Widget 2 chargers over overheating reports"
+
+
+# ------------------------------------------------------------------ 3, 4, 6: links and roots
+
+ATOM = '<feed xmlns="http://www.w3.org/2005/Atom"><title>F</title>{}</feed>'
+
+
+def test_a_text_link_with_rel_enclosure_is_not_the_post_url() -> None:
+    body = ATOM.format(
+        "<entry><title>Acme</title><id>urn:x:1</id>"
+        '<link rel="enclosure">https://cdn.example.com/a.mp3</link>'
+        '<link rel="alternate" href="https://blog.example.com/post"/></entry>'
+    ).encode()
+    assert parse_feed(body, url=URL).items[0].url == "https://blog.example.com/post"
+
+
+def test_an_upper_case_scheme_in_the_id_is_a_link() -> None:
+    body = ATOM.format("<entry><title>Acme</title><id>HTTP://blog.example.com/p</id></entry>")
+    item = parse_feed(body.encode(), url=URL).items[0]
+    assert item.url == "HTTP://blog.example.com/p"
+
+
+def test_an_atom_feed_inside_an_xhtml_page_is_recovered() -> None:
+    body = (
+        '<html xmlns="http://www.w3.org/1999/xhtml"><head><title>Page</title></head><body>'
+        + ATOM.format(
+            '<entry><title>Acme news</title><link href="https://blog.example.com/e1"/>'
+            "<id>https://blog.example.com/e1</id></entry>"
+        )
+        + "</body></html>"
+    ).encode()
+    items = parse_feed(body, url=URL).items
+    assert [(i.title, i.url) for i in items] == [("Acme news", "https://blog.example.com/e1")]
+    # A plain HTML page is still refused.
+    with pytest.raises(SourceError, match="got an HTML page"):
+        parse_feed(b"<html><body><p>feed</p></body></html>", url=URL)
+
+
+def test_content_type_text_keeps_its_literal_tags() -> None:
+    body = ATOM.format(
+        "<entry><title>Acme</title><id>https://blog.example.com/p</id>"
+        '<content type="text">a &lt;b&gt;literal&lt;/b&gt; tag</content></entry>'
+    )
+    assert parse_feed(body.encode(), url=URL).items[0].text == "a <b>literal</b> tag"
+
+
+# ------------------------------------------------------------------ 8, 10: API payloads
+
+
+def test_hacker_news_titles_are_plain_text() -> None:
+    item = hit_to_item(
+        {
+            "objectID": "1",
+            "title": "The <dialog> element & Acme",
+            "story_text": "<p>Uses <b>Acme</b> &amp; more</p>",
+            "created_at_i": 1_700_000_000,
+        }
+    )
+    assert item is not None
+    assert item.title == "The <dialog> element & Acme"
+    assert item.text == "Uses Acme & more"
+
+
+def test_bluesky_handle_invalid_is_replaced_by_the_did() -> None:
+    item = post_to_item(
+        {
+            "uri": "at://did:plc:abc/app.bsky.feed.post/3xyz",
+            "author": {"did": "did:plc:abc", "handle": "handle.invalid"},
+            "record": {"text": "Acme", "createdAt": "2026-01-01T00:00:00Z"},
+        }
+    )
+    assert item is not None
+    assert item.author == "did:plc:abc"
+    assert item.url == "https://bsky.app/profile/did:plc:abc/post/3xyz"
