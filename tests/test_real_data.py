@@ -3,21 +3,31 @@ API payloads (issue 13): each one pinned by a few lines of XML or JSON."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
+import sqlite_utils
 from pytest_httpserver import HTTPServer
+from typer.testing import CliRunner
 
+from mentionwatch.cli import app
+from mentionwatch.config.alerts import AlertsConfig, NegativeRule, SpikeRule
 from mentionwatch.errors import SourceError
+from mentionwatch.models import Match, RawItem, Sentiment, SourceReport
+from mentionwatch.report.alerts import run_alerts
 from mentionwatch.sources.bluesky import post_to_item
 from mentionwatch.sources.common import parse_time
 from mentionwatch.sources.feeds import _parse_fast, _parse_feedparser, _Unsure, parse_feed
 from mentionwatch.sources.hackernews import hit_to_item
-from mentionwatch.timeutil import parse_rfc822
+from mentionwatch.store import db as store
+from mentionwatch.timeutil import from_iso, parse_rfc822, utcnow
 
 from .conftest import fetch_with, fixture_bytes
 
 URL = "https://blog.example.com/feed.xml"
+runner = CliRunner()
 
 
 def rss_item(inner: str) -> bytes:
@@ -162,3 +172,110 @@ def test_bluesky_handle_invalid_is_replaced_by_the_did() -> None:
     assert item is not None
     assert item.author == "did:plc:abc"
     assert item.url == "https://bsky.app/profile/did:plc:abc/post/3xyz"
+
+
+# ------------------------------------------------------------------ 12, 13, 17: dates, links
+
+
+FUTURE_FEED = b"""<?xml version="1.0"?><rss version="2.0"><channel><title>Blog</title>
+<item><title>Acme from the future</title><link>https://blog.example.com/future</link>
+<pubDate>Tue, 10 Jun 2035 04:00:00 GMT</pubDate></item>
+<item><title>Acme impossible</title><link>https://blog.example.com/impossible</link>
+<pubDate>2026-13-45T99:99:99Z</pubDate></item>
+<item><title>Acme undated</title><link>https://blog.example.com/undated?utm_campaign=x#comments</link>
+</item>
+</channel></rss>"""
+
+
+def test_future_dates_are_clamped_undated_marked_links_cleaned(
+    httpserver: HTTPServer, write_config: Callable[[str], Path]
+) -> None:
+    httpserver.expect_request("/feed.xml").respond_with_data(
+        FUTURE_FEED, content_type="application/rss+xml"
+    )
+    write_config(
+        "brands:\n  - name: Acme\n    keywords: [Acme]\n"
+        f'sources:\n  - {{name: blog, url: "{httpserver.url_for("/feed.xml")}"}}\n'
+    )
+    before = utcnow()
+    result = runner.invoke(app, ["scan", "--db", "m.db", "--format", "jsonl"])
+    assert result.exit_code == 0, result.output
+    db = store.open_db("m.db")
+    try:
+        posts = {
+            r["title"]: r
+            for r in db.query("SELECT title, url, published, published_claimed, undated FROM posts")
+        }
+    finally:
+        db.close()
+    future = posts["Acme from the future"]
+    clamped = from_iso(future["published"])
+    assert clamped is not None
+    assert before <= clamped <= utcnow()
+    assert future["published_claimed"] == "2035-06-10T04:00:00Z"
+    assert future["undated"] == 0
+    # An unreadable date is no date, not 2027-01-01.
+    assert posts["Acme impossible"]["published"] is None
+    assert posts["Acme impossible"]["undated"] == 1
+    undated = posts["Acme undated"]
+    assert (undated["published"], undated["undated"]) == (None, 1)
+    assert undated["url"] == "https://blog.example.com/undated"
+    # The table shows no date for an undated post rather than its fetch time.
+    listing = runner.invoke(app, ["mentions", "--db", "m.db"], env={"COLUMNS": "200"})
+    assert listing.exit_code == 0, listing.output
+    line = next(x for x in listing.stdout.splitlines() if "Acme undated" in x)
+    assert "—" in line
+
+
+def _store_at(
+    db: sqlite_utils.Database, fetched: datetime, n: int, *, dated: bool, negative: bool = False
+) -> None:
+    items = [
+        RawItem(
+            external_id=f"{dated}-{fetched}-{i}",
+            url=f"https://news.example/{int(dated)}/{fetched.timestamp()}/{i}",
+            title=f"Acme post {i}",
+            text="",
+            published=fetched if dated else None,
+        )
+        for i in range(n)
+    ]
+    store.save_source_run(
+        db,
+        source="news",
+        source_type="rss",
+        mentions=[
+            store.NewMention(
+                store.post_key("news", item),
+                item,
+                Match("Acme", ("Acme",), ()),
+                Sentiment(-0.8, "negative", "test") if negative else Sentiment(0.0, "neutral", "t"),
+            )
+            for item in items
+        ],
+        state=None,
+        report=SourceReport(name="news", type="rss", status="ok"),
+        fetched=fetched,
+    )
+
+
+@pytest.mark.parametrize("dated", [True, False])
+def test_undated_posts_are_left_out_of_spike_windows(tmp_path: Path, dated: bool) -> None:
+    now = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
+    db = store.open_db(tmp_path / "m.db")
+    try:
+        for hour in range(1, 30):  # a quiet, dated baseline: one an hour
+            _store_at(db, now - timedelta(hours=hour, minutes=30), 1, dated=True)
+        # A first scan of a new source: 40 posts fetched in the last hour.
+        _store_at(db, now - timedelta(minutes=10), 40, dated=dated, negative=True)
+        rules = AlertsConfig(
+            rules=(
+                SpikeRule(name="spike", brand="Acme"),
+                NegativeRule(name="surge", brand="Acme"),
+            )
+        )
+        fired = {a.rule for a in run_alerts(rules, None, db, now=now, deliver=False).fired}
+    finally:
+        db.close()
+    # The control: the same burst, dated, fires; undated, it fires nothing.
+    assert fired == ({"spike", "surge"} if dated else set())

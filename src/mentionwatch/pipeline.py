@@ -8,6 +8,7 @@ import difflib
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from urllib.parse import urlsplit
 
 import httpx
@@ -98,6 +99,16 @@ def _quiet_outcome(outcome: _Outcome) -> SourceReport | None:
     return None
 
 
+def _clamp_published(item: RawItem, fetched: datetime) -> RawItem:
+    """The item with a publish time no later than its fetch time. A date in the future
+    (a wrong clock, a post dated ahead to sit on top) would stay at the top of every
+    listing and inside every ``--since`` for ever; the claim itself is kept apart
+    (posts.published_claimed). No date stays no date: the store marks it undated."""
+    if item.published is not None and item.published > fetched:
+        return dataclasses.replace(item, published=fetched)
+    return item
+
+
 def _store_outcome(
     db: sqlite_utils.Database,
     outcome: _Outcome,
@@ -110,7 +121,12 @@ def _store_outcome(
     assert result is not None
     found: list[store.NewMention] = []
     candidates: list[tuple[RawItem, Match, list[Match], str, str]] = []
-    for item in result.items:
+    fetched = utcnow()
+    claimed: dict[str, datetime] = {}
+    for raw in result.items:
+        item = _clamp_published(raw, fetched)
+        if item is not raw and raw.published is not None:
+            claimed[raw.external_id] = raw.published
         matches = matcher.match(item.title, item.text)
         if matches:
             pid = store.post_key(src.name, item)
@@ -126,7 +142,9 @@ def _store_outcome(
         sentiment = analyze(
             combined, engine=engine, spans=match.spans, others=others, lang=item.lang
         )
-        found.append(store.NewMention(pid, item, match, sentiment))
+        found.append(
+            store.NewMention(pid, item, match, sentiment, claimed.get(item.external_id))
+        )
     report = SourceReport(
         src.name,
         src.type,

@@ -78,7 +78,8 @@ def mentions_table(records: Sequence[dict[str, Any]], title: str | None = None) 
             Text(r["id"][:10]),
             Text(safe_text(r["brand"])),
             Text(_short(r["source"], 24)),
-            Text((r.get("published") or r.get("fetched") or "")[:16].replace("T", " ")),
+            # An undated post shows no date: its fetch time would pass for one.
+            Text((r.get("published") or "—")[:16].replace("T", " ")),
             Text(f"{score:+.2f}" if score is not None else "", style=_SENTIMENT_STYLE[label]),
             Text(_short(headline, 120)),
             Text(_short(r.get("author"), 30)),

@@ -19,7 +19,7 @@ import sqlite_utils
 from ..errors import ConfigError, StoreError
 from ..models import Match, RawItem, Sentiment, SourceReport, SourceState
 from ..timeutil import to_iso
-from ..urls import canonical_url
+from ..urls import canonical_url, clean_url
 from .migrations import MIGRATIONS
 
 MAX_TEXT_CHARS = 100_000  # what we keep of a post: enough to re-match, bounded on disk
@@ -220,6 +220,9 @@ class NewMention:
     item: RawItem
     match: Match
     sentiment: Sentiment
+    # The publish time the source gave when it was later than the fetch time (the item
+    # then carries the fetch time): kept, never shown as when the post appeared.
+    published_claimed: datetime | None = None
 
 
 def existing_mentions(db: sqlite_utils.Database, ids: Sequence[str]) -> set[str]:
@@ -252,11 +255,12 @@ def save_source_run(
             item, pid = nm.item, nm.post_id
             db.execute(
                 """INSERT OR IGNORE INTO posts (id, url, canonical_url, external_id, source,
-                   source_type, title, text, author, published, fetched, lang, counters, reach)
-                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                   source_type, title, text, author, published, fetched, lang, counters, reach,
+                   published_claimed)
+                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
                 [
                     pid,
-                    item.url,
+                    clean_url(item.url),  # shown to people: without tracking parameters
                     canonical_url(item.url) if item.url else None,
                     item.external_id,
                     source,
@@ -269,6 +273,7 @@ def save_source_run(
                     item.lang,
                     json.dumps(dict(item.counters)) if item.counters else None,
                     item.reach,
+                    to_iso(nm.published_claimed),
                 ],
             )
             mid = mention_key(pid, nm.match.brand)
