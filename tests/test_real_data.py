@@ -3,6 +3,7 @@ API payloads (issue 13): each one pinned by a few lines of XML or JSON."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -279,3 +280,45 @@ def test_undated_posts_are_left_out_of_spike_windows(tmp_path: Path, dated: bool
         db.close()
     # The control: the same burst, dated, fires; undated, it fires nothing.
     assert fired == ({"spike", "surge"} if dated else set())
+
+
+# ------------------------------------------------------------------ 15: usage errors
+
+
+@pytest.fixture
+def stored(tmp_path: Path) -> str:
+    path = tmp_path / "m.db"
+    db = store.open_db(path)
+    try:
+        _store_at(db, datetime(2026, 11, 20, tzinfo=UTC), 2, dated=True)
+    finally:
+        db.close()
+    return str(path)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["mentions", "--status", "bogus"], "--status: expected new, open, responded"),
+        (["mentions", "--brand", "Nope"], "--brand: 'Nope' is not a configured brand; known: Acme"),
+        (["inbox", "--brand", "Nope"], "--brand: 'Nope' is not a configured brand; known: Acme"),
+        (["mentions", "--limit", "0"], "Invalid value for '--limit'"),
+        (["mentions", "-f", "xml"], "'xml' is not one of 'table', 'json', 'jsonl', 'csv'"),
+        (["mentions", "--bogus"], "No such option: --bogus"),
+    ],
+)
+def test_usage_errors_are_one_line_and_exit_2(stored: str, args: list[str], message: str) -> None:
+    result = runner.invoke(app, [*args, "--db", stored])
+    assert result.exit_code == 2, result.output
+    assert result.stdout == ""
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("error: ")
+    assert message in lines[0]
+
+
+def test_a_known_brand_in_any_case_is_accepted(stored: str) -> None:
+    for command in ("mentions", "inbox"):
+        result = runner.invoke(app, [command, "--brand", "acme", "--db", stored, "-f", "json"])
+        assert result.exit_code == 0, result.output
+        assert len(json.loads(result.stdout)) == 2
