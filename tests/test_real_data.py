@@ -322,3 +322,55 @@ def test_a_known_brand_in_any_case_is_accepted(stored: str) -> None:
         result = runner.invoke(app, [command, "--brand", "acme", "--db", stored, "-f", "json"])
         assert result.exit_code == 0, result.output
         assert len(json.loads(result.stdout)) == 2
+
+
+# ------------------------------------------------------------------ 14: warnings reach someone
+
+
+def test_warnings_are_recorded_shown_and_persistent_ones_reach_cron(
+    httpserver: HTTPServer, write_config: Callable[[str], Path]
+) -> None:
+    httpserver.expect_request("/broken.xml").respond_with_data(
+        fixture_bytes("feeds", "malformed.xml"), content_type="application/rss+xml"
+    )
+    httpserver.expect_request("/fine.xml").respond_with_data(
+        rss_item(""), content_type="application/rss+xml"
+    )
+    write_config(
+        "brands:\n  - name: Acme\n    keywords: [Acme]\nsources:\n"
+        f'  - {{name: broken, url: "{httpserver.url_for("/broken.xml")}"}}\n'
+        f'  - {{name: fine, url: "{httpserver.url_for("/fine.xml")}"}}\n'
+    )
+    first = runner.invoke(app, ["scan", "--db", "m.db", "--quiet"])
+    assert first.exit_code == 0, first.output
+    assert "warning" not in first.stderr  # once may be a hiccup: cron stays quiet
+
+    sources = runner.invoke(app, ["sources", "--db", "m.db", "-f", "json"])
+    assert sources.exit_code == 0, sources.output
+    health = {r["name"]: r for r in json.loads(sources.stdout)}
+    assert health["broken"]["last_status"] == "warning"
+    assert health["broken"]["last_warnings"] == [
+        "malformed feed, kept what was readable: malformed XML: undefined entity at line 11"
+    ]
+    assert (health["fine"]["last_status"], health["fine"]["last_warnings"]) == ("ok", [])
+    table = runner.invoke(app, ["sources", "--db", "m.db"], env={"COLUMNS": "200"})
+    assert "warning" in table.stdout
+    assert "malformed feed" in table.stdout
+
+    # The same source warns again: persistent trouble, printed even with --quiet.
+    second = runner.invoke(app, ["scan", "--db", "m.db", "--quiet"])
+    assert second.exit_code == 0, second.output
+    lines = [x for x in second.stderr.splitlines() if x.startswith("warning:")]
+    assert lines == [
+        "warning: source broken (also in the previous run): malformed feed, kept what was "
+        "readable: malformed XML: undefined entity at line 11"
+    ]
+
+    # A period that surely holds both runs (the default one ends at the current minute).
+    until = (utcnow() + timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    digest = runner.invoke(
+        app, ["digest", "--db", "m.db", "--format", "markdown", "--until", until]
+    )
+    assert digest.exit_code == 0, digest.output
+    assert "**broken**: warned in 2 of 2 runs: malformed feed" in digest.stdout
+    assert "**fine**" not in digest.stdout

@@ -155,10 +155,11 @@ def source_summary(reports: Iterable[SourceReport]) -> Table:
     styles = {"ok": "green", "not-modified": "dim", "error": "bold red"}
     for r in reports:
         detail = r.error or "; ".join(r.warnings)
+        status = "warning" if r.warnings and r.status == "ok" else r.status
         table.add_row(
             Text(safe_text(r.name)),
             r.type,
-            Text(r.status, style=styles[r.status]),
+            Text(status, style=styles.get(status, "yellow")),
             str(r.items),
             str(r.new_mentions),
             f"{r.seconds:.2f}s",

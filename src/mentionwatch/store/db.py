@@ -329,6 +329,9 @@ def _save_state(
         "last_items": report.items,
         "last_mentions": new_mentions,
         "last_seconds": round(report.seconds, 3),
+        # "malformed feed, kept what was readable" and kin: kept so that `sources`,
+        # the digest and the next (cron) run can tell someone.
+        "last_warnings": _warnings_json(report),
     }
     if state is not None:  # an error keeps the old ETag/cursor: nothing was stored
         fields.update(etag=state.etag, last_modified=state.last_modified, cursor=state.cursor)
@@ -339,8 +342,9 @@ def _save_state(
     assignments = ", ".join(f"{k} = ?" for k in fields)
     db.execute(f"UPDATE sources SET {assignments} WHERE name = ?", [*fields.values(), name])  # noqa: S608
     db.execute(
-        """INSERT INTO source_runs (source, type, status, items, new_mentions, error, seconds, at)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?)""",
+        """INSERT INTO source_runs (source, type, status, items, new_mentions, error, seconds, at,
+           warnings)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)""",
         [
             name,
             source_type,
@@ -350,8 +354,23 @@ def _save_state(
             report.error,
             round(report.seconds, 3),
             now,
+            _warnings_json(report),
         ],
     )
+
+
+def _warnings_json(report: SourceReport) -> str | None:
+    return json.dumps(list(report.warnings), ensure_ascii=False) if report.warnings else None
+
+
+def warnings_of(row: dict[str, Any], key: str = "last_warnings") -> list[str]:
+    """The warnings stored in a sources or source_runs row ([] for none)."""
+    raw = row.get(key)
+    try:
+        value = json.loads(raw) if raw else []
+    except ValueError:
+        return []
+    return [str(w) for w in value] if isinstance(value, list) else []
 
 
 def record_run(
