@@ -118,7 +118,7 @@ def test_a_text_link_with_rel_enclosure_is_not_the_post_url() -> None:
 def test_an_upper_case_scheme_in_the_id_is_a_link() -> None:
     body = ATOM.format("<entry><title>Acme</title><id>HTTP://blog.example.com/p</id></entry>")
     item = parse_feed(body.encode(), url=URL).items[0]
-    assert item.url == "HTTP://blog.example.com/p"
+    assert item.url == "http://blog.example.com/p"
 
 
 def test_an_atom_feed_inside_an_xhtml_page_is_recovered() -> None:

@@ -268,6 +268,8 @@ def _finish(entry: _Entry, *, base: str, feed_author: str) -> RawItem:
     # A scheme is case-insensitive: "HTTP://…" ids are as much a link as "http://…".
     if not url and entry.guid_is_link and entry.guid[:8].lower().startswith(_HTTP_PREFIXES):
         url = _http_url(entry.guid, "")
+        scheme, colon, rest = url.partition(":")
+        url = scheme.lower() + colon + rest  # "HTTP://x" -> "http://x", as feedparser does
     external_id = entry.guid.strip() or url
     if not external_id:
         digest = hashlib.sha1(f"{title}\n{text}".encode(), usedforsecurity=False).hexdigest()
@@ -893,7 +895,12 @@ def _parse_fast(content: bytes, *, url: str, content_type: str | None) -> Parsed
         kind = "atom10"
         channel = root
         items = root.findall(f"{{{_ATOM}}}entry")
-        all_items = sum(1 for _ in root.iter(f"{{{_ATOM}}}entry"))
+        # feedparser also reads an <item> in an Atom feed as an entry: not ours to mirror.
+        all_items = sum(1 for _ in root.iter(f"{{{_ATOM}}}entry")) + sum(
+            1
+            for el in root.iter()
+            if isinstance(el.tag, str) and el.tag.rpartition("}")[2] == "item"
+        )
     else:
         raise _Unsure(f"root element {tag!r}")
     if all_items != len(items):
