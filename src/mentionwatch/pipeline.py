@@ -142,9 +142,7 @@ def _store_outcome(
         sentiment = analyze(
             combined, engine=engine, spans=match.spans, others=others, lang=item.lang
         )
-        found.append(
-            store.NewMention(pid, item, match, sentiment, claimed.get(item.external_id))
-        )
+        found.append(store.NewMention(pid, item, match, sentiment, claimed.get(item.external_id)))
     report = SourceReport(
         src.name,
         src.type,

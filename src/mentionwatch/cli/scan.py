@@ -31,9 +31,7 @@ from .base import (
 from .output import Format, brand_summary, console, source_summary, write_records
 
 
-def print_run(
-    report: RunReport, quiet: bool, warned_before: Collection[str] = frozenset()
-) -> None:
+def print_run(report: RunReport, quiet: bool, warned_before: Collection[str] = frozenset()) -> None:
     """The run for people (a table), or for cron: failures, and warnings of sources
     that also warned in the previous run (``warned_before``): persistent trouble
     reaches stderr even with --quiet, a one-off hiccup does not."""

@@ -36,7 +36,11 @@ __all__ = [
 
 
 def api_root(config: SourceConfig, default: str) -> str:
-    """The API root: ``base_url`` from the config (tests, self-hosted) or the public one."""
+    """The API root: ``base_url`` from the config (tests, self-hosted) or the public one.
+
+    The same meaning for every adapter: scheme and host, plus an optional path prefix,
+    that stand in for the real host; the adapter appends the real API's own path
+    (``/2.3/search/advanced``, ``/api/v1/search_by_date``, ``/xrpc/...``)."""
     return (config.base_url or default).rstrip("/")
 
 

@@ -27,7 +27,8 @@ from .common import (
     parse_time,
 )
 
-API = "https://hn.algolia.com/api/v1"
+API = "https://hn.algolia.com"
+API_PATH = "/api/v1"  # the real API's own path: appended to base_url like everywhere
 PERMALINK = "https://news.ycombinator.com/item?id={}"
 HITS_PER_PAGE = 100
 
@@ -68,7 +69,9 @@ class HackerNewsSource:
         return []
 
     def __init__(self, config: SourceConfig, context: SourceContext) -> None:
-        self.root = api_root(config, API)
+        # base_url is scheme + host (+ a path prefix), as for every adapter; a config
+        # written for the old meaning (ending in /api/v1) still works.
+        self.root = api_root(config, API).removesuffix(API_PATH) + API_PATH
         self.settings = context.settings
         self.terms = context.search_terms
         # Algolia: comma = AND, parentheses = OR. Stories and comments by default.
