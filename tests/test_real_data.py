@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 from mentionwatch.cli import app
 from mentionwatch.config.alerts import AlertsConfig, NegativeRule, SpikeRule
 from mentionwatch.errors import SourceError
-from mentionwatch.models import Match, RawItem, Sentiment, SourceReport
+from mentionwatch.models import Match, RawItem, Sentiment, SourceReport, Span
 from mentionwatch.report.alerts import run_alerts
 from mentionwatch.sources.bluesky import post_to_item
 from mentionwatch.sources.common import parse_time
@@ -374,3 +374,65 @@ def test_warnings_are_recorded_shown_and_persistent_ones_reach_cron(
     assert digest.exit_code == 0, digest.output
     assert "**broken**: warned in 2 of 2 runs: malformed feed" in digest.stdout
     assert "**fine**" not in digest.stdout
+
+
+# ------------------------------------------------------------------ 16: matches past the cap
+
+
+def test_a_match_beyond_the_text_cap_can_be_shown_and_rematched(
+    httpserver: HTTPServer, write_config: Callable[[str], Path]
+) -> None:
+    # 150,000 characters of filler, then the only mention: past store.MAX_TEXT_CHARS.
+    body = "filler " * 21_500 + "Acme support never answered my ticket. " + "tail " * 100
+    assert len(body) > store.MAX_TEXT_CHARS
+    feed = (
+        '<?xml version="1.0"?><rss version="2.0"><channel><title>Blog</title><item>'
+        "<title>A long post</title><link>https://blog.example.com/long</link>"
+        f"<description>{body}</description></item></channel></rss>"
+    ).encode()
+    httpserver.expect_request("/feed.xml").respond_with_data(
+        feed, content_type="application/rss+xml"
+    )
+    write_config(
+        "brands:\n  - name: Acme\n    keywords: [Acme]\n"
+        f'sources:\n  - {{name: blog, url: "{httpserver.url_for("/feed.xml")}"}}\n'
+    )
+    scan = runner.invoke(app, ["scan", "--db", "m.db", "--format", "json"])
+    assert scan.exit_code == 0, scan.output
+    (record,) = json.loads(scan.stdout)
+    assert len(record["text"]) <= store.MAX_TEXT_CHARS
+    assert record["text"].startswith("filler filler")  # the head is kept
+    assert "Acme support never answered my ticket." in record["text"]
+
+    shown = runner.invoke(app, ["show", record["id"], "--db", "m.db", "-f", "json"])
+    assert shown.exit_code == 0, shown.output
+    (span,) = json.loads(shown.stdout)["spans"]
+    combined = f"{record['title']}\n{record['text']}"
+    assert combined[span["start"] : span["end"]] == "Acme"
+
+    # Re-running the brand's rule over the stored post finds it: no false loss.
+    again = runner.invoke(app, ["test-query", "Acme", "--db", "m.db", "-f", "json"])
+    assert again.exit_code == 0, again.output
+    counts = json.loads(again.stdout)["counts"]
+    assert (counts["kept"], counts["lost"]) == (1, 0)
+
+
+@pytest.mark.parametrize("limit", [200, 1_000, 3_000])
+@pytest.mark.parametrize("every", [7, 150, 900])
+def test_fit_text_keeps_every_span_it_can_pointing_at_its_term(limit: int, every: int) -> None:
+    words = ["Acme" if i % every == every - 1 else "lorem" for i in range(2_000)]
+    item = RawItem("x", "", "Acme title", " ".join(words))
+    spans = []
+    at = len(item.title) + 1
+    for word in words:
+        if word == "Acme":
+            spans.append(Span(at, at + 4, "Acme"))
+        at += len(word) + 1
+    match = Match("Acme", ("Acme",), (Span(0, 4, "Acme"), *spans))
+    fitted, (moved,) = store.fit_text(item, [match], limit)
+    assert len(fitted.text) <= limit
+    combined = f"{fitted.title}\n{fitted.text}"
+    assert all(combined[s.start : s.end] == "Acme" for s in moved.spans)
+    assert moved.spans[0] == Span(0, 4, "Acme")  # the title is never touched
+    if every == 900 and limit == 3_000:  # two matches far apart, room for both windows
+        assert len(moved.spans) == 3

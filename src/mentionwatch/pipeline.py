@@ -129,6 +129,7 @@ def _store_outcome(
             claimed[raw.external_id] = raw.published
         matches = matcher.match(item.title, item.text)
         if matches:
+            item, matches = store.fit_text(item, matches)  # a match past the cap stays shown
             pid = store.post_key(src.name, item)
             candidates.extend(
                 (item, m, matches, pid, store.mention_key(pid, m.brand)) for m in matches
