@@ -141,8 +141,10 @@ def test_content_type_text_keeps_its_literal_tags() -> None:
     body = ATOM.format(
         "<entry><title>Acme</title><id>https://blog.example.com/p</id>"
         '<content type="text">a &lt;b&gt;literal&lt;/b&gt; tag</content></entry>'
-    )
-    assert parse_feed(body.encode(), url=URL).items[0].text == "a <b>literal</b> tag"
+    ).encode()
+    assert parse_feed(body, url=URL).items[0].text == "a <b>literal</b> tag"
+    fallback = _parse_feedparser(body, url=URL, content_type=None)
+    assert fallback.items[0].text == "a <b>literal</b> tag"
 
 
 # ------------------------------------------------------------------ 8, 10: API payloads
