@@ -64,7 +64,8 @@ EXPECTED: dict[str, tuple[str, str]] = {
     "wellformed/rss/item_category_image.xml": (
         "count",
         "feedparser takes the <title> of an <image> inside a <category> as the entry's "
-        "title; the entry has no title of its own, so nothing to show (issue 13, item 5)",
+        "title; the entry has no title of its own, so nothing to show, on either of our "
+        "paths (issue 13, item 5)",
     ),
     "wellformed/psc/atomsimplechapter.xml": (
         "author",
@@ -81,15 +82,6 @@ EXPECTED: dict[str, tuple[str, str]] = {
     "encoding/bozo_linenoise.xml": (
         "text",
         "undecodable bytes: a different legacy-codec guess for the same line noise",
-    ),
-}
-
-# The fast path must agree with the fallback on every feed it accepts, but for these.
-FAST_VS_FALLBACK: dict[str, str] = {
-    "wellformed/rss/item_category_image.xml": (
-        "the fallback (feedparser) takes a title nested in <category><image>; the fast "
-        "path reads only the entry's own title, which is the right answer (issue 13, "
-        "item 5, not yet fixed in the fallback)"
     ),
 }
 
@@ -235,7 +227,7 @@ def test_fast_path_agrees_with_the_fallback(corpus: dict[str, bytes]) -> None:
             continue
         accepted += 1
         slow = _parse_feedparser(body, url=BASE, content_type=None)
-        if fast.items != slow.items and name not in FAST_VS_FALLBACK:
+        if fast.items != slow.items:
             disagree.append(f"{name}\n  fast: {fast.items}\n  slow: {slow.items}")
     print(f"\nfast path: accepted {accepted} of {len(corpus)} feeds; {len(disagree)} disagree")
     assert accepted > 500  # the fast path must stay the common one

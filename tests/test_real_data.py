@@ -438,3 +438,27 @@ def test_fit_text_keeps_every_span_it_can_pointing_at_its_term(limit: int, every
     assert moved.spans[0] == Span(0, 4, "Acme")  # the title is never touched
     if every == 900 and limit == 3_000:  # two matches far apart, room for both windows
         assert len(moved.spans) == 3
+
+
+# ------------------------------------------------------------------ 5: nested titles
+
+
+@pytest.mark.parametrize(
+    "inner",
+    [
+        "<category>News<image><url>https://cdn.example.com/a.jpg</url>"
+        "<title>Image title</title></image></category>",
+        '<enclosure url="https://cdn.example.com/a.mp3" type="audio/mpeg">'
+        "<media:title>Enclosure title</media:title></enclosure>",
+    ],
+)
+def test_a_nested_title_is_never_the_entry_title_on_either_path(inner: str) -> None:
+    body = (
+        '<?xml version="1.0"?><rss version="2.0" xmlns:media="http://search.yahoo.com/mrss/">'
+        f"<channel><title>Blog</title><item>{inner}<link>https://blog.example.com/a</link>"
+        "<description>Acme text</description></item></channel></rss>"
+    ).encode()
+    fast = _parse_fast(body, url=URL, content_type=None).items
+    slow = _parse_feedparser(body, url=URL, content_type=None).items
+    assert fast == slow
+    assert (fast[0].title, fast[0].text) == ("", "Acme text")

@@ -993,6 +993,33 @@ def _decode(content: bytes, content_type: str | None) -> tuple[str, list[str]]:
     raise AssertionError("latin-1 decodes any byte string")  # pragma: no cover
 
 
+# Elements whose own <title>/<media:title> feedparser would take as the entry's title
+# (an RSS <image> inside a <category>, a <media:title> inside an <enclosure>); the fast
+# path reads only the entry's own title, and the output must not depend on the path.
+# Tempered: never across an item or entry boundary, even in a malformed document.
+_NESTED_IMAGE: Final = re.compile(
+    r"<image\b[^>/]*>(?:(?!</?(?:item|entry)\b).)*?</image\s*>", re.S | re.I
+)
+_ENCLOSURE_BODY: Final = re.compile(
+    r"<enclosure\b([^>]*[^>/])?>((?:(?!</?(?:item|entry)\b).)*?)</enclosure\s*>", re.S | re.I
+)
+
+
+def _hide_nested_titles(text: str) -> str:
+    """``text`` without the nested titles above; newlines kept, so feedparser's error
+    messages still name the right line."""
+    if "<image" not in text and "<enclosure" not in text:
+        return text
+
+    def blank(m: re.Match[str]) -> str:
+        return "\n" * m.group().count("\n")
+
+    def empty_enclosure(m: re.Match[str]) -> str:
+        return f"<enclosure{m.group(1) or ''}/>" + "\n" * m.group(2).count("\n")
+
+    return _ENCLOSURE_BODY.sub(empty_enclosure, _NESTED_IMAGE.sub(blank, text))
+
+
 def _defuse_dtd(text: str) -> tuple[str, str | None]:
     """Cut out a DOCTYPE that declares entities; refuse what cannot be cut cleanly."""
     if "<!ENTITY" not in text:
@@ -1091,6 +1118,7 @@ def _parse_feedparser(content: bytes, *, url: str, content_type: str | None) -> 
     text, dtd_note = _defuse_dtd(text)
     if dtd_note:
         notes.append(dtd_note)
+    text = _hide_nested_titles(text)
     if text.lstrip().startswith("<?xml"):
         text = text.lstrip()  # white space before the declaration is an XML error
     else:
