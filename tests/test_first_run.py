@@ -22,7 +22,12 @@ runner = CliRunner()
 
 # The starter config's sources, each served from a recorded response under its own root.
 STAND_INS = {
-    "hackernews": ("/hn", "/hn/search_by_date", ("hackernews", "page0.json"), "application/json"),
+    "hackernews": (
+        "/hn",
+        "/hn/api/v1/search_by_date",
+        ("hackernews", "page0.json"),
+        "application/json",
+    ),
     "googlenews": ("/gnews", "/gnews/rss/search", ("googlenews", "search.xml"), "text/xml"),
     "bingnews": ("/bing", "/bing/news/search", ("bingnews", "search.xml"), "text/xml"),
     "reddit": ("/reddit", "/reddit/search.json", ("reddit", "search_page1.json"), "text/json"),

@@ -21,7 +21,7 @@ from .conftest import fixture_bytes
 
 # type -> (path the adapter requests under its root, fixture, content type)
 SERVED = {
-    "hackernews": ("/hn/search_by_date", ("hackernews", "page0.json"), "application/json"),
+    "hackernews": ("/hn/api/v1/search_by_date", ("hackernews", "page0.json"), "application/json"),
     "reddit": ("/reddit/search.json", ("reddit", "search_page1.json"), "application/json"),
     "mastodon": (
         "/masto/api/v1/timelines/tag/acme",

@@ -51,7 +51,7 @@ def test_two_pages_then_incremental(httpserver: HTTPServer) -> None:
         ).respond_with_data(
             fixture_bytes("hackernews", f"page{page}.json"), content_type="application/json"
         )
-    result = fetch_with("hackernews", base_url=httpserver.url_for("/api/v1"))
+    result = fetch_with("hackernews", base_url=httpserver.url_for("/"))
     assert result.items == (COMMENT, STORY, ASK)
     assert json.loads(result.state.cursor or "") == {"Acme": 1795165964}
     httpserver.check_assertions()
@@ -62,7 +62,7 @@ def test_two_pages_then_incremental(httpserver: HTTPServer) -> None:
         "/api/v1/search_by_date",
         query_string={**BASE_QUERY, "page": "0", "numericFilters": "created_at_i>=1795165964"},
     ).respond_with_data(fixture_bytes("hackernews", "empty.json"), content_type="application/json")
-    again = fetch_with("hackernews", base_url=httpserver.url_for("/api/v1"), state=result.state)
+    again = fetch_with("hackernews", base_url=httpserver.url_for("/"), state=result.state)
     assert again.items == ()
     assert again.state.cursor == result.state.cursor  # nothing newer: cursor stays
     httpserver.check_assertions()
@@ -76,7 +76,7 @@ def test_each_keyword_is_searched_without_its_sigil(httpserver: HTTPServer) -> N
             fixture_bytes("hackernews", "empty.json"), content_type="application/json"
         )
     result = fetch_with(
-        "hackernews", keywords=("Acme", "@acmehq", "ACME"), base_url=httpserver.url_for("/api/v1")
+        "hackernews", keywords=("Acme", "@acmehq", "ACME"), base_url=httpserver.url_for("/")
     )
     assert result.items == ()
     assert len(httpserver.log) == 2  # "ACME" is "Acme" again: not searched twice
@@ -99,7 +99,7 @@ def test_errors_are_clear(
         body, status=status, content_type=content_type
     )
     with pytest.raises(SourceError, match=message):
-        fetch_with("hackernews", base_url=httpserver.url_for("/api/v1"))
+        fetch_with("hackernews", base_url=httpserver.url_for("/"))
 
 
 def test_page_cap(httpserver: HTTPServer) -> None:
@@ -110,7 +110,7 @@ def test_page_cap(httpserver: HTTPServer) -> None:
     )
     fetch_with(
         "hackernews",
-        base_url=httpserver.url_for("/api/v1"),
+        base_url=httpserver.url_for("/"),
         settings=Settings(retries=0, timeout=5, max_pages=1),
     )
     assert len(httpserver.log) == 1
@@ -123,7 +123,7 @@ def test_resumes_from_a_stored_cursor(httpserver: HTTPServer) -> None:
     ).respond_with_data(fixture_bytes("hackernews", "empty.json"), content_type="application/json")
     fetch_with(
         "hackernews",
-        base_url=httpserver.url_for("/api/v1"),
+        base_url=httpserver.url_for("/"),
         state=SourceState(cursor='{"Acme": 1700000000}'),
     )
     httpserver.check_assertions()
@@ -139,3 +139,15 @@ def test_bad_option_is_a_config_error() -> None:
             "keywords: [Acme]\nsources:\n  - {name: hn, type: hackernews, tags: [1, 2]}\n",
             filename="c.yaml",
         )
+
+
+def test_base_url_in_the_old_form_still_works(httpserver: HTTPServer) -> None:
+    # base_url is scheme + host for every adapter now; configs written when Hacker
+    # News expected ".../api/v1" in it keep working (the suffix is not doubled).
+    httpserver.expect_request("/api/v1/search_by_date").respond_with_json(
+        {"hits": [], "nbPages": 0, "page": 0}
+    )
+    for base in (httpserver.url_for("/"), httpserver.url_for("/api/v1")):
+        result = fetch_with("hackernews", base_url=base)
+        assert result.items == ()
+    assert [r.path for r, _ in httpserver.log] == ["/api/v1/search_by_date"] * 2

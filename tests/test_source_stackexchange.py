@@ -9,11 +9,13 @@ from __future__ import annotations
 import gzip
 import json
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 import pytest
 from pytest_httpserver import HTTPServer
 from pytest_httpserver.httpserver import RequestHandler
+from werkzeug import Request, Response
 
 from mentionwatch.config.model import Settings
 from mentionwatch.errors import SourceError
@@ -161,11 +163,12 @@ def test_each_keyword_is_searched_once_without_its_sigil(httpserver: HTTPServer)
 
 
 def test_backoff_stops_paging_keeps_the_cursor_and_is_remembered(httpserver: HTTPServer) -> None:
+    # Longer than MAX_BACKOFF_WAIT: deferred to the next run (a short one is waited out).
     respond_gzip(
         httpserver.expect_request(
             PATH, query_string={**BASE_QUERY, "page": "1", "fromdate": "1795168800"}
         ),
-        "backoff.json",
+        "backoff_long.json",
     )
     before = time.time()
     result = fetch_with(
@@ -178,14 +181,14 @@ def test_backoff_stops_paging_keeps_the_cursor_and_is_remembered(httpserver: HTT
     assert len(httpserver.log) == 1  # neither page 2 nor the second keyword was asked for
     assert result.items == (WEBHOOK,)
     first, second = result.warnings
-    assert "asked for a 10s pause before the next search" in first
+    assert "asked for a 120s pause before the next search" in first
     assert second == "not searched this time: 'Widget'"
     cursor = cursor_of(result.state)
     # Paging was cut short: the old cursor stays, so nothing in between is skipped.
     assert cursor["since"] == {"Acme": 1795168800}
     until = cursor["backoff_until"]
     assert isinstance(until, int)
-    assert before + 10 <= until <= time.time() + 11
+    assert before + 120 <= until <= time.time() + 121
 
     # A scan started before the pause is over makes no request at all.
     httpserver.clear()
@@ -195,6 +198,45 @@ def test_backoff_stops_paging_keeps_the_cursor_and_is_remembered(httpserver: HTT
     assert waiting.state == result.state
     (warning,) = waiting.warnings
     assert "asked to wait until" in warning
+
+
+def test_a_short_backoff_is_waited_out_and_the_scan_goes_on(httpserver: HTTPServer) -> None:
+    # backoff: 1 on the first page (the usual one) must not stop page 2 or the other term.
+    asked: list[float] = []
+
+    def timed(name: str) -> Callable[[Request], Response]:
+        def handler(request: Request) -> Response:
+            asked.append(time.monotonic())
+            return Response(
+                gzip.compress(fixture_bytes("stackexchange", name)),
+                content_type="application/json; charset=utf-8",
+                headers={"Content-Encoding": "gzip"},
+            )
+
+        return handler
+
+    httpserver.expect_ordered_request(
+        PATH, query_string={**BASE_QUERY, "page": "1"}
+    ).respond_with_handler(timed("backoff_short.json"))
+    httpserver.expect_ordered_request(
+        PATH, query_string={**BASE_QUERY, "page": "2"}
+    ).respond_with_handler(timed("empty.json"))
+    respond_gzip(
+        httpserver.expect_ordered_request(
+            PATH, query_string={**BASE_QUERY, "q": "Widget", "page": "1"}
+        ),
+        "empty.json",
+    )
+    result = fetch_with("stackexchange", keywords=("Acme", "Widget"), base_url=root(httpserver))
+    httpserver.check_assertions()
+    assert len(httpserver.log) == 3
+    assert result.items == (WEBHOOK,)
+    assert result.warnings == ()
+    # The asked-for second passed between the first answer and the next request.
+    assert asked[1] - asked[0] >= 1.0
+    cursor = cursor_of(result.state)
+    assert "backoff_until" not in cursor
+    assert set(cursor["since"]) == {"Acme"}  # type: ignore[arg-type]
 
 
 def test_an_elapsed_backoff_is_forgotten(httpserver: HTTPServer) -> None:

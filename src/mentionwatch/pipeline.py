@@ -16,6 +16,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
+from datetime import datetime
 from urllib.parse import urlsplit
 
 import httpx
@@ -172,12 +173,24 @@ def _quiet_outcome(outcome: _Outcome) -> SourceReport | None:
     return None
 
 
+def _clamp_published(item: RawItem, fetched: datetime) -> RawItem:
+    """The item with a publish time no later than its fetch time. A date in the future
+    (a wrong clock, a post dated ahead to sit on top) would stay at the top of every
+    listing and inside every ``--since`` for ever; the claim itself is kept apart
+    (posts.published_claimed). No date stays no date: the store marks it undated."""
+    if item.published is not None and item.published > fetched:
+        return dataclasses.replace(item, published=fetched)
+    return item
+
+
 @dataclass(slots=True)
 class _Candidates:
     """One source's posts that name a brand and are not stored yet, with their snippets."""
 
     outcome: _Outcome
     found: list[tuple[str, RawItem, Match, Snippet]]  # post id, item, match, snippet
+    # external id -> the later publish time a source claimed (clamped to the fetch time)
+    claimed: dict[str, datetime]
 
 
 def _candidates(db: sqlite_utils.Database, outcome: _Outcome, matcher: Matcher) -> _Candidates:
@@ -185,13 +198,19 @@ def _candidates(db: sqlite_utils.Database, outcome: _Outcome, matcher: Matcher) 
     result = outcome.result
     assert result is not None
     matched: list[tuple[RawItem, Match, list[Match], str, str]] = []
-    for item in result.items:
+    fetched = utcnow()
+    claimed: dict[str, datetime] = {}
+    for raw in result.items:
+        item = _clamp_published(raw, fetched)
+        if item is not raw and raw.published is not None:
+            claimed[raw.external_id] = raw.published
         matches = [
             m
             for m in matcher.match(item.title, item.text)
             if not matcher.excluded(m.brand, src.name, item.author, item.url)
         ]
         if matches:
+            item, matches = store.fit_text(item, matches)  # a match past the cap stays shown
             pid = store.post_key(src.name, item)
             matched.extend(
                 (item, m, matches, pid, store.mention_key(pid, m.brand)) for m in matches
@@ -208,7 +227,7 @@ def _candidates(db: sqlite_utils.Database, outcome: _Outcome, matcher: Matcher) 
         snippet, lang = prepare(item.title, item.text, match.spans, langs.get(pid, item.lang))
         langs[pid] = lang
         found.append((pid, item, match, (snippet, lang)))
-    return _Candidates(outcome, found)
+    return _Candidates(outcome, found, claimed)
 
 
 def _store_candidates(
@@ -221,7 +240,7 @@ def _store_candidates(
     result = cands.outcome.result
     assert result is not None
     found = [
-        store.NewMention(pid, item, match, scores[snippet])
+        store.NewMention(pid, item, match, scores[snippet], cands.claimed.get(item.external_id))
         for pid, item, match, snippet in cands.found
     ]
     report = SourceReport(

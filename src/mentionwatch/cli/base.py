@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Annotated, Any, NoReturn, ParamSpec, TypeVar
 
 import typer
+from typer.core import TyperGroup
 
 from .. import __version__
 from ..config.loader import Config, find_config, resolve_db_path
@@ -23,7 +24,46 @@ from ..store import locking
 from ..textutil import safe_text
 from .output import Format, console
 
+# Typer exports BadParameter but not its base, UsageError (every parse error: a bad
+# value, an unknown option, a missing argument): found by name, whichever copy of
+# Click this Typer carries.
+_USAGE_ERROR: type[Exception] = next(
+    c for c in typer.BadParameter.__mro__ if c.__name__ == "UsageError"
+)
+
+
+@contextmanager
+def _usage_errors_in_one_line() -> Iterator[None]:
+    try:
+        yield
+    except _USAGE_ERROR as exc:
+        if type(exc).__name__ == "NoArgsIsHelpError":
+            raise  # bare `mentionwatch`: the help is the answer
+        message = exc.format_message() if hasattr(exc, "format_message") else str(exc)
+        ctx = getattr(exc, "ctx", None)
+        hint = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
+        console(stderr=True).print(
+            f"error: {safe_text(message)}{hint}", style="bold red", markup=False, highlight=False
+        )
+        raise typer.Exit(2) from None
+
+
+class _OneLineUsageErrors(TyperGroup):
+    """Usage errors (``--limit 0``, ``-f xml``, an unknown option) as one ``error:``
+    line on stderr and exit code 2, like every other error of ours, instead of
+    Click's three-line usage block."""
+
+    def make_context(self, *args: Any, **kwargs: Any) -> Any:
+        with _usage_errors_in_one_line():  # options before the command
+            return super().make_context(*args, **kwargs)
+
+    def invoke(self, ctx: Any) -> Any:
+        with _usage_errors_in_one_line():  # the command's own options and arguments
+            return super().invoke(ctx)
+
+
 app = typer.Typer(
+    cls=_OneLineUsageErrors,
     name="mentionwatch",
     help="Watch what is said about your brands: scan feeds and APIs, store mentions in SQLite.",
     no_args_is_help=True,
@@ -151,6 +191,20 @@ def quiet_mode(quiet: bool) -> bool:
 
 def load(explicit: Path | None) -> Config:
     return load_config(find_config(explicit or GLOBALS.config))
+
+
+def check_brand(database: Any, config: Config | None, brand: str | None) -> None:
+    """``--brand`` must name a configured brand or one with stored mentions (a brand
+    since removed from the config still has its history); anything else is a typo
+    that would print an empty list and exit 0, so it is a usage error, as in digest."""
+    if brand is None:
+        return
+    known = [b.name for b in config.brands] if config is not None else []
+    known += [r[0] for r in database.execute("SELECT DISTINCT brand FROM mentions")]
+    names = {k.casefold(): k for k in known}
+    if brand.casefold() not in names:
+        listed = ", ".join(sorted(set(names.values()), key=str.casefold)) or "none yet"
+        raise ConfigError(f"--brand: {brand!r} is not a configured brand; known: {listed}")
 
 
 def optional_config(explicit: Path | None) -> Config | None:

@@ -12,18 +12,23 @@ import typer
 from ..errors import ConfigError
 from ..store import db as store
 from ..timeutil import parse_when
+from ..webcare.inbox import LISTABLE
 from .base import (
     ConfigOpt,
     DbOpt,
     FormatOpt,
     QuietOpt,
     app,
+    check_brand,
     handle_errors,
     load,
     open_store,
     optional_config,
 )
 from .output import Format, WideOpt, console, fit, write_records, write_rows
+
+# What --status accepts: the inbox statuses and "irrelevant" (from relevance labels).
+MENTION_STATUSES = (*LISTABLE, "irrelevant")
 
 
 @app.command()
@@ -76,6 +81,8 @@ def mentions(
     """List stored mentions, newest first, filtered."""
     if sentiment is not None and sentiment not in ("positive", "neutral", "negative"):
         raise ConfigError(f"--sentiment: expected positive, neutral or negative, got {sentiment!r}")
+    if status is not None and status not in MENTION_STATUSES:
+        raise ConfigError(f"--status: expected {', '.join(MENTION_STATUSES)}, got {status!r}")
     filt = store.MentionFilter(
         brand=brand,
         source=source,
@@ -90,6 +97,7 @@ def mentions(
     )
     cfg = optional_config(config)
     with open_store(cfg, db, create=False) as database:
+        check_brand(database, cfg, brand)
         records = store.query_mentions(database, filt)
     write_records(records, fmt or Format.table, wide=wide)
 

@@ -27,6 +27,7 @@ from .base import (
     FormatOpt,
     QuietOpt,
     app,
+    check_brand,
     for_people,
     handle_errors,
     open_store,
@@ -171,6 +172,7 @@ def inbox_cmd(
         require_keys("--triage")
     cfg = optional_config(config)
     with open_store(cfg, db, create=False) as database:
+        check_brand(database, cfg, brand)
         items = webcare.inbox(
             database,
             cfg,

@@ -160,7 +160,8 @@ def mentions_table(
             Text(r["id"][:7] if narrow else r["id"][:10]),
             Text(safe_text(r["brand"])),
             Text(_short(r["source"], 24)),
-            Text(short_when(r.get("published") or r.get("fetched"), width)),
+            # An undated post shows no date: its fetch time would pass for one.
+            Text(short_when(r.get("published"), width) if r.get("published") else "—"),
             Text(f"{score:+.2f}" if score is not None else "", style=_SENTIMENT_STYLE[label]),
             line(_short(headline, 120 if width is not None else 2000), width),
         ]
@@ -252,8 +253,9 @@ def source_summary(reports: Iterable[SourceReport]) -> Fitted:
             cells: list[RenderableType] = [Text(safe_text(r.name))]
             if not narrow:
                 cells.append(r.type)
+            status = "warning" if r.warnings and r.status == "ok" else r.status
             cells += [
-                Text(r.status, style=styles[r.status]),
+                Text(status, style=styles.get(status, "yellow")),
                 str(r.items),
                 str(r.new_mentions),
                 f"{r.seconds:.2f}s",

@@ -5,6 +5,7 @@ data, a per-source summary, and alerts after it with --alerts.
 from __future__ import annotations
 
 import threading
+from collections.abc import Collection
 from typing import Annotated
 
 import sqlite_utils
@@ -31,7 +32,10 @@ from .base import (
 from .output import Format, WideOpt, brand_summary, console, source_summary, write_records
 
 
-def print_run(report: RunReport, quiet: bool) -> None:
+def print_run(report: RunReport, quiet: bool, warned_before: Collection[str] = frozenset()) -> None:
+    """The run for people (a table), or for cron: failures, and warnings of sources
+    that also warned in the previous run (``warned_before``): persistent trouble
+    reaches stderr even with --quiet, a one-off hiccup does not."""
     err = console(stderr=True)
     if for_people(quiet):
         err.print(source_summary(report.sources))
@@ -45,6 +49,14 @@ def print_run(report: RunReport, quiet: bool) -> None:
     # Without a terminal (cron), failures still reach stderr: cron mails it to someone.
     for r in report.failed:
         err.print(f"error: source {safe_text(r.name)}: {safe_text(r.error)}", markup=False)
+    for r in report.sources:
+        if r.warnings and r.name in warned_before:
+            detail = safe_text("; ".join(r.warnings))
+            err.print(
+                f"warning: source {safe_text(r.name)} (also in the previous run): {detail}",
+                markup=False,
+                highlight=False,
+            )
 
 
 PROGRESS_DELAY = 2.0  # seconds: a scan shorter than this shows no bar (no flicker)
@@ -144,6 +156,9 @@ def scan(
     rules = alert_rules(cfg) if alerts else None  # a missing section is exit 2, before fetching
     run = None
     with open_store(cfg, db, lock="scan", wait=wait) as database:
+        warned_before = {
+            name for name, row in store.source_health(database).items() if store.warnings_of(row)
+        }
         report = run_scan(cfg, database, source or [], quiet, progress)
         records = store.query_mentions(database, store.MentionFilter(ids=report.new_mention_ids))
         # --quiet silences the table for people; asked-for data is still printed.
@@ -151,7 +166,7 @@ def scan(
             write_records(records, fmt or Format.table, title="New mentions", wide=wide)
         if for_people(quiet) and records:
             console(stderr=True).print(brand_summary(records, [b.name for b in cfg.brands]))
-        print_run(report, quiet)
+        print_run(report, quiet, warned_before)
         if rules is not None:
             # Inside the scan's lock: alerts see exactly what this scan stored.
             run = alerting.run_alerts(rules, cfg.email, database, settings=cfg.settings)

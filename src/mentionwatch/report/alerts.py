@@ -65,6 +65,9 @@ SLACK_LINES = 20  # alerts spelled out in one webhook text; the rest are counted
 
 _TIME = "COALESCE(p.published, p.fetched)"
 _RELEVANT = "m.status != 'irrelevant'"  # labelled-irrelevant mentions never count or fire
+# An undated post carries its fetch time: a first scan would put them all in the last
+# window and fire a false spike. They count in no spike or negative-surge window.
+_DATED = "NOT p.undated"
 
 # ---------------------------------------------------------------------------------- records
 
@@ -240,6 +243,7 @@ def _load_series(
     sql = (
         f"SELECT {_TIME} AS at, m.sentiment_label FROM mentions m "  # noqa: S608
         f"JOIN posts p ON p.id = m.post_id WHERE {_TIME} >= ? AND {_TIME} < ? AND {_RELEVANT}"
+        f" AND {_DATED}"
     )
     params: list[Any] = [to_iso(start), to_iso(end)]
     if brand is not None:
@@ -310,7 +314,7 @@ def _explain(
     sql = (
         "SELECT m.id, m.brand, m.matched, p.source, p.title, p.url, p.reach, "  # noqa: S608
         f"{_TIME} AS at FROM mentions m JOIN posts p ON p.id = m.post_id "
-        f"WHERE {_TIME} >= ? AND {_TIME} < ? AND {_RELEVANT}"
+        f"WHERE {_TIME} >= ? AND {_TIME} < ? AND {_RELEVANT} AND {_DATED}"
     )
     params: list[Any] = [to_iso(start), to_iso(end)]
     if rule.brand is not None:

@@ -42,13 +42,14 @@ from ..analysis.matcher import Matcher, compile_brands
 from ..config.loader import Config
 from ..config.policy import SEVERITY_RANK
 from ..errors import ConfigError
+from ..store import db as store
 from ..timeutil import from_iso, parse_duration, parse_when, to_iso
 from ..webcare.inbox import answerable, priority, register_priority, response_target, target_sql
 from ..webcare.policy import flagged_between
 
 BucketUnit = Literal["hour", "day", "week"]
 ListKind = Literal["period", "undelivered"]
-SourceProblem = Literal["failed", "empty", "not-run"]
+SourceProblem = Literal["failed", "empty", "not-run", "warning"]
 
 NEEDS_ANSWER = 5  # how many mentions the "needs an answer" section shows
 POLICY_ITEMS = 5  # mentions listed per policy rule
@@ -184,7 +185,10 @@ class SourceHealth:
     last_status: str | None
     last_error: str | None
     last_error_at: datetime | None
-    problem: SourceProblem | None  # failed (some run errored), empty (no items), not-run
+    problem: SourceProblem | None  # failed (some run errored), empty (no items), not-run,
+    # or warning (runs that kept only part of what they got: a malformed feed...)
+    warnings: int = 0  # runs in the period that warned
+    last_warning: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -686,7 +690,7 @@ def source_health(
     returned nothing, which never ran (is the cron scan still running?)."""
     runs: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for row in db.query(
-        "SELECT source, status, items, new_mentions, error, at FROM source_runs"
+        "SELECT source, status, items, new_mentions, error, at, warnings FROM source_runs"
         " WHERE at >= ? AND at < ? ORDER BY at, id",
         [to_iso(period.start), to_iso(period.end)],
     ):
@@ -695,6 +699,7 @@ def source_health(
     for src in config.sources:
         mine = runs.get(src.name, [])
         errors = [r for r in mine if r["status"] == "error"]
+        warned = [w for r in mine if (w := store.warnings_of(r, "warnings"))]
         items = sum(r["items"] for r in mine)
         problem: SourceProblem | None = None
         if not mine:
@@ -703,6 +708,8 @@ def source_health(
             problem = "failed"
         elif items == 0:
             problem = "empty"
+        elif warned:
+            problem = "warning"
         out.append(
             SourceHealth(
                 name=src.name,
@@ -715,6 +722,8 @@ def source_health(
                 last_error=errors[-1]["error"] if errors else None,
                 last_error_at=from_iso(errors[-1]["at"]) if errors else None,
                 problem=problem,
+                warnings=len(warned),
+                last_warning="; ".join(warned[-1]) if warned else None,
             )
         )
     return tuple(out)

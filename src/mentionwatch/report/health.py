@@ -10,11 +10,12 @@ from rich.table import Table
 from rich.text import Text
 
 from ..config.loader import Config
+from ..store.db import warnings_of
 from ..textutil import safe_text
 
 FIELDS = (
     "name", "type", "last_status", "last_success", "last_error", "last_error_at",
-    "last_items", "last_mentions", "last_seconds",
+    "last_items", "last_mentions", "last_seconds", "last_warnings",
 )  # fmt: skip
 
 
@@ -24,7 +25,10 @@ def health_rows(config: Config, state: dict[str, dict[str, Any]]) -> list[dict[s
         known = state.get(src.name, {})
         row = {k: known.get(k) for k in FIELDS}
         row["name"], row["type"] = src.name, src.type
+        row["last_warnings"] = warnings_of(known)
         row["last_status"] = known.get("last_status") or "never scanned"
+        if row["last_status"] != "error" and row["last_warnings"]:
+            row["last_status"] = "warning"  # it ran, but kept only part of what it got
         rows.append(row)
     return rows
 
@@ -58,7 +62,9 @@ def health_table(rows: Sequence[dict[str, Any]], width: int | None = None) -> Ta
     for r in rows:
         latency = f"{r['last_seconds']:.2f}s" if r["last_seconds"] is not None else "-"
         error = ""
-        if r["last_error"]:
+        if r["last_status"] == "warning":
+            error = "; ".join(r["last_warnings"])
+        elif r["last_error"]:
             error = f"{(r['last_error_at'] or '')[:16]} {r['last_error']}"
         success = (r["last_success"] or "never")[:16].replace("T", " ")
         cells: dict[str, str | Text] = {

@@ -225,6 +225,8 @@ def health_line(h: SourceHealth) -> str:
         )
     if h.problem == "empty":
         return f"returned nothing in {_count(h.runs, 'run')}"
+    if h.problem == "warning":
+        return f"warned in {h.warnings} of {_count(h.runs, 'run')}: {h.last_warning or '?'}"
     return f"{_count(h.items, 'item')} in {_count(h.runs, 'run')}, {h.new_mentions} new mentions"
 
 

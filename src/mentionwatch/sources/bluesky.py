@@ -68,6 +68,18 @@ def _published(record: dict[str, Any], indexed: datetime | None) -> datetime | N
     return indexed
 
 
+# What the API puts in place of a handle that failed verification: no one's name.
+INVALID_HANDLE = "handle.invalid"
+
+
+def _author_name(author: dict[str, Any], did: str) -> str:
+    """The author's handle, or the DID when the handle is missing or unverified."""
+    handle = author.get("handle")
+    if not isinstance(handle, str) or not handle or handle.lower() == INVALID_HANDLE:
+        return did
+    return handle
+
+
 def post_to_item(post: dict[str, Any]) -> RawItem | None:
     uri = post.get("uri")
     # at://{did}/app.bsky.feed.post/{rkey}: the record's global, stable address.
@@ -89,7 +101,7 @@ def post_to_item(post: dict[str, Any]) -> RawItem | None:
         url=PERMALINK.format(did, rkey),
         title="",
         text=str(record.get("text") or ""),  # plain text already (links live in facets)
-        author=str(author.get("handle") or ""),
+        author=_author_name(author, did),
         published=_published(record, parse_time(post.get("indexedAt"))),
         lang=lang or None,
         counters=counters(

@@ -3,7 +3,6 @@ JSON cursors, time parsing, reach counters. No adapter-specific knowledge here."
 
 from __future__ import annotations
 
-import email.utils
 import json
 import os
 from collections.abc import Iterable, Mapping
@@ -16,6 +15,7 @@ from ..config.model import Settings, SourceConfig
 from ..errors import SourceError
 from ..models import FetchResult, RawItem, SourceState
 from ..textutil import html_to_text
+from ..timeutil import parse_rfc822
 from . import http
 
 __all__ = [
@@ -36,7 +36,11 @@ __all__ = [
 
 
 def api_root(config: SourceConfig, default: str) -> str:
-    """The API root: ``base_url`` from the config (tests, self-hosted) or the public one."""
+    """The API root: ``base_url`` from the config (tests, self-hosted) or the public one.
+
+    The same meaning for every adapter: scheme and host, plus an optional path prefix,
+    that stand in for the real host; the adapter appends the real API's own path
+    (``/2.3/search/advanced``, ``/api/v1/search_by_date``, ``/xrpc/...``)."""
     return (config.base_url or default).rstrip("/")
 
 
@@ -157,10 +161,11 @@ def parse_time(value: object) -> datetime | None:
     try:
         dt = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
     except ValueError:
-        try:
-            dt = email.utils.parsedate_to_datetime(text)
-        except (TypeError, ValueError, IndexError):
+        # An RFC 822 date; None for a zone it does not know rather than a guess of UTC.
+        found = parse_rfc822(text)
+        if found is None:
             return None
+        dt = found
     if dt.tzinfo is None:
         dt = dt.replace(tzinfo=UTC)
     return dt.astimezone(UTC).replace(microsecond=0)

@@ -230,6 +230,9 @@ def _parse(content: bytes, url: str, content_type: str) -> tuple[ParsedFeed, ET.
 
 
 def _xml_root(content: bytes) -> ET.Element | None:
+    # White space (even a BOM and then a newline) before "<?xml" is common in real
+    # feeds; expat refuses it, parse_feed accepts it, so the extras must too.
+    content = content.removeprefix(b"\xef\xbb\xbf").lstrip(b" \t\r\n")
     if content[:2] in (b"\xff\xfe", b"\xfe\xff") or b"\x00" in content[:4]:
         return None
     if _DOCTYPE.search(content):

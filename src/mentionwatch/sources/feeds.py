@@ -76,7 +76,6 @@ import xml.etree.ElementTree as ET
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from email.utils import parsedate_to_datetime
 from typing import Any, Final
 from urllib.parse import urljoin, urlsplit
 from xml.sax import SAXParseException
@@ -86,6 +85,7 @@ import feedparser
 from ..errors import SourceError
 from ..models import RawItem
 from ..textutil import html_to_text, normalize_space
+from ..timeutil import parse_rfc822
 
 __all__ = ["ParsedFeed", "parse_feed"]
 
@@ -112,7 +112,7 @@ def parse_feed(content: bytes, *, url: str, content_type: str | None = None) -> 
         raise SourceError("not a feed: empty body")
     if head.startswith((b"{", b"[")):
         return _parse_json_feed(content, url=url)
-    if _HTML_START.match(head):
+    if _HTML_START.match(head) and not _EMBEDDED_ATOM.search(content):
         raise SourceError("not a feed: got an HTML page")
     try:
         return _parse_fast(content, url=url, content_type=content_type)
@@ -145,13 +145,24 @@ class _Entry:
 
 
 _HTTP_SCHEMES: Final = frozenset({"http", "https"})
+_HTTP_PREFIXES: Final = ("http://", "https://")
+# An Atom feed inside an XHTML page: feedparser recovers its entries, so it is no
+# "HTML page instead of a feed".
+_EMBEDDED_ATOM: Final = re.compile(
+    rb"<(?:\w+:)?feed\b[^>]*\bxmlns(?::\w+)?\s*=\s*[\"']http://www\.w3\.org/2005/Atom"
+)
 # An absolute http(s) URL with nothing to resolve; group 1 is its origin.
 _PLAIN_HTTP_URL: Final = re.compile(r"([Hh][Tt][Tt][Pp][Ss]?://[^\s/?#\[\]@\\]+)(?:[/?#]\S*)?")
 # The common RFC 822 shape, read without email.utils (five times faster); anything
-# else goes to parsedate_to_datetime, which gives the same result for this shape.
+# else goes to timeutil.parse_rfc822, which gives the same result for this shape.
 _RFC822: Final = re.compile(
     r"(?:[A-Za-z]{3}, ?)?(\d{1,2}) ([A-Za-z]{3}) (\d{4}) (\d{2}):(\d{2}):(\d{2})"
     r" (?:([+-])(\d{2})(\d{2})|GMT|UTC?|Z)"
+)
+# An ISO 8601 date with a month, day, hour, minute or second out of range.
+_IMPOSSIBLE_ISO: Final = re.compile(
+    r"\d{4}-(?:(?:1[3-9]|[2-9]\d|00)|\d{2}-(?:3[2-9]|[4-9]\d|00)"
+    r"|\d{2}-\d{2}[T ](?:2[5-9]|[3-9]\d|\d{2}:[6-9]\d|\d{2}:\d{2}:(?:6[1-9]|[7-9]\d)))"
 )
 _MONTHS: Final = {
     name: number
@@ -221,7 +232,11 @@ def _parse_date(raw: str) -> datetime | None:
                 offset = timedelta(hours=int(m[8]), minutes=int(m[9]))
                 dt = dt - offset if m[7] == "+" else dt + offset
         elif s:
-            dt = parsedate_to_datetime(s)
+            # An unknown zone gives None, so the fast path hands the entry to feedparser.
+            found = parse_rfc822(s)
+            if found is None:
+                return None
+            dt = found
         else:
             return None
     except (ValueError, TypeError, IndexError, OverflowError):
@@ -250,8 +265,11 @@ def _finish(entry: _Entry, *, base: str, feed_author: str) -> RawItem:
         body, plain = entry.summary, entry.summary_plain
     text = normalize_space(body) if plain else html_to_text(body)
     url = _http_url(entry.link, base) if entry.link else ""
-    if not url and entry.guid_is_link and entry.guid.startswith(("http://", "https://")):
+    # A scheme is case-insensitive: "HTTP://…" ids are as much a link as "http://…".
+    if not url and entry.guid_is_link and entry.guid[:8].lower().startswith(_HTTP_PREFIXES):
         url = _http_url(entry.guid, "")
+        scheme, colon, rest = url.partition(":")
+        url = scheme.lower() + colon + rest  # "HTTP://x" -> "http://x", as feedparser does
     external_id = entry.guid.strip() or url
     if not external_id:
         digest = hashlib.sha1(f"{title}\n{text}".encode(), usedforsecurity=False).hexdigest()
@@ -773,6 +791,10 @@ class _EntryReader:
                 if not self.entry.link:
                     self.entry.link = _fp_uri(href)
             return
+        if attrs.get("rel", "alternate").lower() != "alternate":
+            # e.g. <link rel="enclosure">…mp3</link> before the alternate link: never
+            # the post's URL; feedparser's precedence here is its own, so let it decide.
+            raise _Unsure("text link with a rel other than alternate")
         # RSS style: the URL is the element's text, which feedparser also unescapes
         # once more ("&amp;" -> "&") for feeds that escape query strings twice.
         value = _fp_uri(_text_of(el))
@@ -873,7 +895,12 @@ def _parse_fast(content: bytes, *, url: str, content_type: str | None) -> Parsed
         kind = "atom10"
         channel = root
         items = root.findall(f"{{{_ATOM}}}entry")
-        all_items = sum(1 for _ in root.iter(f"{{{_ATOM}}}entry"))
+        # feedparser also reads an <item> in an Atom feed as an entry: not ours to mirror.
+        all_items = sum(1 for _ in root.iter(f"{{{_ATOM}}}entry")) + sum(
+            1
+            for el in root.iter()
+            if isinstance(el.tag, str) and el.tag.rpartition("}")[2] == "item"
+        )
     else:
         raise _Unsure(f"root element {tag!r}")
     if all_items != len(items):
@@ -966,6 +993,33 @@ def _decode(content: bytes, content_type: str | None) -> tuple[str, list[str]]:
     raise AssertionError("latin-1 decodes any byte string")  # pragma: no cover
 
 
+# Elements whose own <title>/<media:title> feedparser would take as the entry's title
+# (an RSS <image> inside a <category>, a <media:title> inside an <enclosure>); the fast
+# path reads only the entry's own title, and the output must not depend on the path.
+# Tempered: never across an item or entry boundary, even in a malformed document.
+_NESTED_IMAGE: Final = re.compile(
+    r"<image\b[^>/]*>(?:(?!</?(?:item|entry)\b).)*?</image\s*>", re.S | re.I
+)
+_ENCLOSURE_BODY: Final = re.compile(
+    r"<enclosure\b([^>]*[^>/])?>((?:(?!</?(?:item|entry)\b).)*?)</enclosure\s*>", re.S | re.I
+)
+
+
+def _hide_nested_titles(text: str) -> str:
+    """``text`` without the nested titles above; newlines kept, so feedparser's error
+    messages still name the right line."""
+    if "<image" not in text and "<enclosure" not in text:
+        return text
+
+    def blank(m: re.Match[str]) -> str:
+        return "\n" * m.group().count("\n")
+
+    def empty_enclosure(m: re.Match[str]) -> str:
+        return f"<enclosure{m.group(1) or ''}/>" + "\n" * m.group(2).count("\n")
+
+    return _ENCLOSURE_BODY.sub(empty_enclosure, _NESTED_IMAGE.sub(blank, text))
+
+
 def _defuse_dtd(text: str) -> tuple[str, str | None]:
     """Cut out a DOCTYPE that declares entities; refuse what cannot be cut cleanly."""
     if "<!ENTITY" not in text:
@@ -1004,6 +1058,8 @@ def _string(value: object) -> str:
 
 def _fp_date(entry: Mapping[str, Any], key: str) -> datetime | None:
     parsed = entry.get(f"{key}_parsed")
+    if _IMPOSSIBLE_ISO.match(_string(entry.get(key)).strip()):
+        return None  # feedparser rolls "2026-13-45T99:99:99Z" over into 2027: unreadable
     if isinstance(parsed, time.struct_time):
         try:
             return datetime(*parsed[:6], tzinfo=UTC)
@@ -1062,6 +1118,7 @@ def _parse_feedparser(content: bytes, *, url: str, content_type: str | None) -> 
     text, dtd_note = _defuse_dtd(text)
     if dtd_note:
         notes.append(dtd_note)
+    text = _hide_nested_titles(text)
     if text.lstrip().startswith("<?xml"):
         text = text.lstrip()  # white space before the declaration is an XML error
     else:

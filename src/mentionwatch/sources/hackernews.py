@@ -7,6 +7,7 @@ in the same second is lost; what was seen before is recognised and skipped).
 
 from __future__ import annotations
 
+import html
 from typing import Any, ClassVar
 
 import httpx
@@ -14,6 +15,7 @@ import httpx
 from ..config.model import SourceConfig
 from ..errors import SourceError
 from ..models import FetchResult, RawItem, SourceState
+from ..textutil import normalize_space
 from .base import SourceContext, register
 from .common import (
     api_root,
@@ -25,7 +27,8 @@ from .common import (
     parse_time,
 )
 
-API = "https://hn.algolia.com/api/v1"
+API = "https://hn.algolia.com"
+API_PATH = "/api/v1"  # the real API's own path: appended to base_url like everywhere
 PERMALINK = "https://news.ycombinator.com/item?id={}"
 HITS_PER_PAGE = 100
 
@@ -41,7 +44,10 @@ def hit_to_item(hit: dict[str, Any]) -> RawItem | None:
     return RawItem(
         external_id=object_id,
         url=PERMALINK.format(object_id),
-        title=html_to_text(str(title)),
+        # Algolia's titles are plain text ("The <dialog> element"); only story_text
+        # and comment_text are HTML. Character references still occur in recorded
+        # titles ("Acme&#x27;s"), so those are decoded, but no tag is ever stripped.
+        title=normalize_space(html.unescape(str(title))),
         text=html_to_text(str(body or "")),
         author=str(hit.get("author") or ""),
         published=parse_time(hit.get("created_at_i")) or parse_time(hit.get("created_at")),
@@ -63,7 +69,9 @@ class HackerNewsSource:
         return []
 
     def __init__(self, config: SourceConfig, context: SourceContext) -> None:
-        self.root = api_root(config, API)
+        # base_url is scheme + host (+ a path prefix), as for every adapter; a config
+        # written for the old meaning (ending in /api/v1) still works.
+        self.root = api_root(config, API).removesuffix(API_PATH) + API_PATH
         self.settings = context.settings
         self.terms = context.search_terms
         # Algolia: comma = AND, parentheses = OR. Stories and comments by default.

@@ -7,14 +7,16 @@ nothing created in the same second is lost; what was seen before is recognised a
 skipped) and pages while ``has_more`` says so, up to ``settings.max_pages``.
 
 Polite: the API may add ``backoff`` (seconds) to any response, and then no request to
-the same method may follow before it elapses. The adapter stops at once, reports a
-warning, and remembers the moment in the cursor so that a scan started too early makes
-no request at all. The daily quota (300 requests per IP without an app key) is watched
-through ``quota_remaining``.
+the same method may follow before it elapses. A short one (the usual ``backoff: 1``)
+is waited out and the scan goes on, up to ``MAX_BACKOFF_WAIT`` seconds of waiting in
+all; a longer one stops the scan at once with a warning and is remembered in the
+cursor so that a scan started too early makes no request at all. The daily quota
+(300 requests per IP without an app key) is watched through ``quota_remaining``.
 """
 
 from __future__ import annotations
 
+import asyncio
 import re
 import time
 from dataclasses import dataclass, field
@@ -49,6 +51,8 @@ PAGE_SIZE = 100
 SITE_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9.-]*")
 # The error_id the API uses for "too many requests" (per IP, per key or per method).
 THROTTLE_ERROR_ID = 502
+# The most a scan waits in all for the API's ``backoff`` before deferring to the next run.
+MAX_BACKOFF_WAIT = 30.0
 
 
 class _Throttled(SourceError):
@@ -110,6 +114,8 @@ class _Scan:
     warnings: list[str] = field(default_factory=list)
     stopped: bool = False
     answered: int = 0  # requests that returned results
+    pause: float = 0.0  # seconds the API asked for before the next request
+    waited: float = 0.0  # seconds already spent waiting in this fetch
 
 
 @register
@@ -196,6 +202,10 @@ class StackExchangeSource:
             if newest is not None:
                 since[query] = newest
         cursor["since"] = since
+        if scan.pause and not scan.stopped:
+            # The last answer asked for a pause and no request followed: a scan
+            # started within it must still respect it.
+            cursor["backoff_until"] = int(time.time() + scan.pause) + 1
         return FetchResult(
             items=tuple(scan.items.values()),
             state=SourceState(etag=None, last_modified=None, cursor=dump_cursor(cursor)),
@@ -229,6 +239,10 @@ class StackExchangeSource:
                 params["tagged"] = self.tagged
             if self.key:
                 params["key"] = self.key
+            if scan.pause:
+                await asyncio.sleep(scan.pause)  # as the API asked: then carry on
+                scan.waited += scan.pause
+                scan.pause = 0.0
             data = await self._get(client, params)
             scan.answered += 1
             questions = data.get("items")
@@ -264,6 +278,10 @@ class StackExchangeSource:
     def _obey_limits(self, data: dict[str, Any], scan: _Scan, cursor: dict[str, Any]) -> None:
         backoff = data.get("backoff")
         if isinstance(backoff, int | float) and not isinstance(backoff, bool) and backoff > 0:
+            if scan.waited + scan.pause + float(backoff) <= MAX_BACKOFF_WAIT:
+                scan.pause = max(scan.pause, float(backoff))  # waited out before the next
+                self._obey_quota(data, scan)
+                return
             until = time.time() + float(backoff)
             cursor["backoff_until"] = int(until) + 1
             scan.warnings.append(
@@ -271,6 +289,9 @@ class StackExchangeSource:
                 f"search (until {_utc(until)}): stopped paging"
             )
             scan.stopped = True
+        self._obey_quota(data, scan)
+
+    def _obey_quota(self, data: dict[str, Any], scan: _Scan) -> None:
         remaining = data.get("quota_remaining")
         if remaining == 0 and not isinstance(remaining, bool):
             quota = data.get("quota_max")

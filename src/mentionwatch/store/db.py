@@ -4,6 +4,7 @@ are written in one transaction, so a cursor never moves past unsaved mentions.""
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import sqlite3
@@ -17,12 +18,14 @@ from typing import Any
 import sqlite_utils
 
 from ..errors import ConfigError, StoreError
-from ..models import Match, RawItem, Sentiment, SourceReport, SourceState
+from ..models import Match, RawItem, Sentiment, SourceReport, SourceState, Span
 from ..timeutil import to_iso
-from ..urls import canonical_url
+from ..urls import canonical_url, clean_url
 from .migrations import MIGRATIONS
 
 MAX_TEXT_CHARS = 100_000  # what we keep of a post: enough to re-match, bounded on disk
+CONTEXT_CHARS = 300  # kept on each side of a match beyond the cap (what `show` quotes)
+GAP = " … "  # where fit_text left text out
 BUSY_TIMEOUT_MS = 30_000  # how long a second writer (cron overlap) waits for the lock
 
 
@@ -202,6 +205,71 @@ def post_key(source: str, item: RawItem) -> str:
     return _hash("id", source, item.external_id)
 
 
+def fit_text(
+    item: RawItem, matches: Sequence[Match], limit: int = MAX_TEXT_CHARS
+) -> tuple[RawItem, list[Match]]:
+    """The item with its text within ``limit`` characters, and its matches with spans
+    that still point at their terms. A plain cut at the limit would keep a mention
+    found further on while losing its words: `show` could not quote it and re-matching
+    (test-query) would not find it. So the text keeps its head and, joined by GAP, the
+    ``CONTEXT_CHARS`` around every match beyond it."""
+    text = item.text
+    if len(text) <= limit:
+        return item, list(matches)
+    offset = len(item.title) + 1  # spans count in title + "\n" + text
+    windows: list[tuple[int, int]] = []
+    for start, end in sorted(
+        {(s.start - offset, s.end - offset) for m in matches for s in m.spans}
+    ):
+        if end <= 0:
+            continue  # in the title: untouched
+        lo, hi = max(0, start - CONTEXT_CHARS), min(len(text), end + CONTEXT_CHARS)
+        if windows and lo <= windows[-1][1] + len(GAP):
+            windows[-1] = (windows[-1][0], max(windows[-1][1], hi))
+        else:
+            windows.append((lo, hi))
+    # Grow the head while every window not inside it still fits whole after it; the
+    # windows are dropped from the last only when the matches alone overflow the limit.
+    head = 0
+    while True:
+        outside = [w for w in windows if w[1] > head]
+        cost = sum(hi - lo + len(GAP) for lo, hi in outside)
+        while outside and cost > limit:
+            dropped = outside.pop()
+            windows.remove(dropped)
+            cost -= dropped[1] - dropped[0] + len(GAP)
+        grown = min([limit - cost, *(lo for lo, _ in outside if lo < limit - cost)])
+        if grown <= head:
+            break
+        head = grown
+    pieces = ([(0, head)] if head else []) + [w for w in windows if w[1] > head]
+    placed: list[tuple[int, int, int]] = []  # (start, end, where it starts in the new text)
+    parts: list[str] = []
+    at = 0
+    for lo, hi in pieces:
+        if parts:
+            parts.append(GAP)
+            at += len(GAP)
+        parts.append(text[lo:hi])
+        placed.append((lo, hi, at))
+        at += hi - lo
+
+    def moved(span: Span) -> Span | None:
+        start, end = span.start - offset, span.end - offset
+        if end <= 0:
+            return span
+        for lo, hi, where in placed:
+            if lo <= start and end <= hi:
+                return Span(offset + where + start - lo, offset + where + end - lo, span.term)
+        return None  # in a window that did not fit (thousands of matches): not quoted
+
+    fitted = [
+        dataclasses.replace(m, spans=tuple(s for s in map(moved, m.spans) if s is not None))
+        for m in matches
+    ]
+    return dataclasses.replace(item, text="".join(parts)), fitted
+
+
 def mention_key(post_id: str, brand: str) -> str:
     return _hash(post_id, brand.casefold())
 
@@ -220,6 +288,9 @@ class NewMention:
     item: RawItem
     match: Match
     sentiment: Sentiment
+    # The publish time the source gave when it was later than the fetch time (the item
+    # then carries the fetch time): kept, never shown as when the post appeared.
+    published_claimed: datetime | None = None
 
 
 def existing_mentions(db: sqlite_utils.Database, ids: Sequence[str]) -> set[str]:
@@ -257,7 +328,7 @@ def save_source_run(
             pid,
             [
                 pid,
-                item.url,
+                clean_url(item.url),  # shown to people: without tracking parameters
                 canonical_url(item.url) if item.url else None,
                 item.external_id,
                 source,
@@ -270,6 +341,7 @@ def save_source_run(
                 item.lang or nm.sentiment.lang,  # the source's word, else detected
                 json.dumps(dict(item.counters)) if item.counters else None,
                 item.reach,
+                to_iso(nm.published_claimed),
             ],
         )
         mid = mention_key(pid, nm.match.brand)
@@ -293,8 +365,9 @@ def save_source_run(
         known = existing_mentions(db, list(rows))
         db.conn.executemany(
             """INSERT OR IGNORE INTO posts (id, url, canonical_url, external_id, source,
-               source_type, title, text, author, published, fetched, lang, counters, reach)
-               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+               source_type, title, text, author, published, fetched, lang, counters, reach,
+               published_claimed)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
             list(posts.values()),
         )
         db.conn.executemany(
@@ -338,6 +411,9 @@ def _save_state(
         "last_items": report.items,
         "last_mentions": new_mentions,
         "last_seconds": round(report.seconds, 3),
+        # "malformed feed, kept what was readable" and kin: kept so that `sources`,
+        # the digest and the next (cron) run can tell someone.
+        "last_warnings": _warnings_json(report),
     }
     if state is not None:  # an error keeps the old ETag/cursor: nothing was stored
         fields.update(etag=state.etag, last_modified=state.last_modified, cursor=state.cursor)
@@ -348,8 +424,9 @@ def _save_state(
     assignments = ", ".join(f"{k} = ?" for k in fields)
     db.execute(f"UPDATE sources SET {assignments} WHERE name = ?", [*fields.values(), name])  # noqa: S608
     db.execute(
-        """INSERT INTO source_runs (source, type, status, items, new_mentions, error, seconds, at)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?)""",
+        """INSERT INTO source_runs (source, type, status, items, new_mentions, error, seconds, at,
+           warnings)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)""",
         [
             name,
             source_type,
@@ -359,8 +436,23 @@ def _save_state(
             report.error,
             round(report.seconds, 3),
             now,
+            _warnings_json(report),
         ],
     )
+
+
+def _warnings_json(report: SourceReport) -> str | None:
+    return json.dumps(list(report.warnings), ensure_ascii=False) if report.warnings else None
+
+
+def warnings_of(row: dict[str, Any], key: str = "last_warnings") -> list[str]:
+    """The warnings stored in a sources or source_runs row ([] for none)."""
+    raw = row.get(key)
+    try:
+        value = json.loads(raw) if raw else []
+    except ValueError:
+        return []
+    return [str(w) for w in value] if isinstance(value, list) else []
 
 
 def record_run(

@@ -243,9 +243,23 @@ def m004_read_indexes(db: sqlite_utils.Database) -> None:
     db.execute("ANALYZE")
 
 
+def m005_undated_claims_warnings(db: sqlite_utils.Database) -> None:
+    """Undated posts marked (alert windows leave them out), the later publish time a
+    source claimed before it was clamped to the fetch time, warnings per source run."""
+    # Generated, so it can never disagree with published and no write path changes.
+    db.execute(
+        "ALTER TABLE posts ADD COLUMN undated INTEGER "
+        "GENERATED ALWAYS AS (published IS NULL) VIRTUAL"
+    )
+    db.execute("ALTER TABLE posts ADD COLUMN published_claimed TEXT")  # as the source said
+    db.execute("ALTER TABLE source_runs ADD COLUMN warnings TEXT")  # JSON list of strings
+    db.execute("ALTER TABLE sources ADD COLUMN last_warnings TEXT")  # JSON list of strings
+
+
 MIGRATIONS: list[Migration] = [
     ("001_initial", m001_initial),
     ("002_history_and_delivery", m002_history_and_delivery),
     ("003_labels_inbox_flags", m003_labels_inbox_flags),
     ("004_read_indexes", m004_read_indexes),
+    ("005_undated_claims_warnings", m005_undated_claims_warnings),
 ]
