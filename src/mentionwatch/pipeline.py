@@ -1,7 +1,7 @@
 """One scan: fetch every source concurrently, match brands, score, store per source.
 
 Scoring is the costliest step when most posts are mentions, so each source's distinct
-snippets are scored as one batch: in-process when the batch is small, in a process pool
+scoring jobs are scored as one batch: in-process when the batch is small, in a process pool
 on every core when it is large, while the event loop goes on fetching and storing."""
 
 from __future__ import annotations
@@ -23,11 +23,20 @@ import sqlite_utils
 
 from . import sources as adapters
 from .analysis.matcher import Matcher, compile_brands
-from .analysis.sentiment import analyze, focus
+from .analysis.sentiment import analyze
 from .config.loader import Config
 from .config.model import SourceConfig
 from .errors import ConfigError, SourceError
-from .models import FetchResult, Match, RawItem, RunReport, Sentiment, SourceReport, SourceState
+from .models import (
+    FetchResult,
+    Match,
+    RawItem,
+    RunReport,
+    Sentiment,
+    SourceReport,
+    SourceState,
+    Span,
+)
 from .sources.http import make_client
 from .store import db as store
 from .timeutil import utcnow
@@ -35,26 +44,32 @@ from .webcare import policy
 
 ProgressCallback = Callable[[SourceReport], None]
 
-# Below this many distinct snippets a batch is scored in-process: shipping text to a
-# worker and back costs more than scoring a few dozen posts.
+# Below this many distinct jobs a batch is scored in-process: shipping text to a worker
+# and back costs more than scoring a few dozen posts.
 POOL_MIN_BATCH = 64
-# The pool starts only once a scan has seen this many snippets: starting workers (a
+# The pool starts only once a scan has seen this many jobs: starting workers (a
 # fresh interpreter each, loading the engine) takes about a second, which a scan with
 # a few hundred mentions would not win back.
 POOL_MIN_TOTAL = 400
-Snippet = tuple[str, str | None]  # (focus text, language): what a score depends on
+# Everything a mention's score depends on: title + "\n" + text, the brand's spans, the
+# other brands' spans, the language. Equal jobs (a post syndicated word for word) are
+# scored once.
+Job = tuple[str, tuple[Span, ...], tuple[Span, ...], str | None]
 
 
-def score_snippets(snippets: Sequence[Snippet], engine: str) -> list[Sentiment]:
-    """Sentiment of each snippet (already focused on the brand), through ``analyze``.
+def score_jobs(jobs: Sequence[Job], engine: str) -> list[Sentiment]:
+    """Sentiment of each job through ``analyze``.
 
     A module-level function of plain values, so a worker process can run it with any
     engine: the engine loads in the worker, never crosses a process boundary."""
-    return [analyze(text, engine=engine, lang=lang) for text, lang in snippets]
+    return [
+        analyze(text, engine=engine, spans=spans, others=others, lang=lang)
+        for text, spans, others, lang in jobs
+    ]
 
 
 class Scorer:
-    """Scores batches of snippets, each distinct snippet once; large batches go to a
+    """Scores batches of jobs, each distinct job once; large batches go to a
     process pool (started on first need) so scoring uses every core while the event
     loop keeps fetching. Close it to stop the workers."""
 
@@ -62,18 +77,18 @@ class Scorer:
         self.engine = engine
         self.workers = workers if workers is not None else min(os.cpu_count() or 1, 4)
         self._pool: ProcessPoolExecutor | None = None
-        self.seen = 0  # distinct snippets asked for so far: decides whether to pool
+        self.seen = 0  # distinct jobs asked for so far: decides whether to pool
 
     def _use_pool(self, size: int) -> bool:
         if self.workers < 2 or size < POOL_MIN_BATCH:
             return False
         return self._pool is not None or self.seen >= POOL_MIN_TOTAL
 
-    async def score(self, snippets: Sequence[Snippet]) -> dict[Snippet, Sentiment]:
-        unique = list(dict.fromkeys(snippets))
+    async def score(self, jobs: Sequence[Job]) -> dict[Job, Sentiment]:
+        unique = list(dict.fromkeys(jobs))
         self.seen += len(unique)
         if not self._use_pool(len(unique)):
-            return dict(zip(unique, score_snippets(unique, self.engine), strict=True))
+            return dict(zip(unique, score_jobs(unique, self.engine), strict=True))
         if self._pool is None:
             # spawn, not fork: forking a process whose event loop runs resolver threads
             # can copy a held lock into the child.
@@ -86,14 +101,14 @@ class Scorer:
         chunks = [unique[i : i + size] for i in range(0, len(unique), size)]
         try:
             parts = await asyncio.gather(
-                *(loop.run_in_executor(self._pool, score_snippets, c, self.engine) for c in chunks)
+                *(loop.run_in_executor(self._pool, score_jobs, c, self.engine) for c in chunks)
             )
         except (BrokenProcessPool, OSError):
             # A worker died (killed, out of memory) or none could start: score here
             # from now on rather than lose the run.
             self.close()
             self.workers = 1
-            return dict(zip(unique, score_snippets(unique, self.engine), strict=True))
+            return dict(zip(unique, score_jobs(unique, self.engine), strict=True))
         return dict(zip(unique, [s for part in parts for s in part], strict=True))
 
     def close(self) -> None:
@@ -174,10 +189,10 @@ def _quiet_outcome(outcome: _Outcome) -> SourceReport | None:
 
 @dataclass(slots=True)
 class _Candidates:
-    """One source's posts that name a brand and are not stored yet, with their snippets."""
+    """One source's posts that name a brand and are not stored yet, with their scoring jobs."""
 
     outcome: _Outcome
-    found: list[tuple[str, RawItem, Match, Snippet]]  # post id, item, match, snippet
+    found: list[tuple[str, RawItem, Match, Job]]  # post id, item, match, scoring job
 
 
 def _candidates(db: sqlite_utils.Database, outcome: _Outcome, matcher: Matcher) -> _Candidates:
@@ -194,30 +209,27 @@ def _candidates(db: sqlite_utils.Database, outcome: _Outcome, matcher: Matcher) 
             )
     # Before any scoring: a post already stored costs a lookup, not a sentiment call.
     known = store.existing_mentions(db, [c[4] for c in matched])
-    found: list[tuple[str, RawItem, Match, Snippet]] = []
+    found: list[tuple[str, RawItem, Match, Job]] = []
     for item, match, matches, pid, mid in matched:
         if mid in known:
             continue
-        others = [s for m in matches if m is not match for s in m.spans]
-        # The focused snippet is all a score depends on (analyze without spans scores
-        # the text as given), so identical snippets are scored once.
-        snippet = focus(f"{item.title}\n{item.text}", match.spans, others)
-        found.append((pid, item, match, (snippet, item.lang)))
+        others = tuple(s for m in matches if m is not match for s in m.spans)
+        job = (f"{item.title}\n{item.text}", match.spans, others, item.lang)
+        found.append((pid, item, match, job))
     return _Candidates(outcome, found)
 
 
 def _store_candidates(
     db: sqlite_utils.Database,
     cands: _Candidates,
-    scores: dict[Snippet, Sentiment],
+    scores: dict[Job, Sentiment],
     checker: policy.PolicyChecker,
 ) -> tuple[SourceReport, list[str]]:
     src = cands.outcome.config
     result = cands.outcome.result
     assert result is not None
     found = [
-        store.NewMention(pid, item, match, scores[snippet])
-        for pid, item, match, snippet in cands.found
+        store.NewMention(pid, item, match, scores[job]) for pid, item, match, job in cands.found
     ]
     report = SourceReport(
         src.name,
