@@ -1,5 +1,6 @@
-"""Batch scoring in the scan: identical snippets scored once, the process pool gives the
-same sentiments as in-process scoring, and small batches never start a pool."""
+"""Batch scoring in the scan: identical jobs scored once, the process pool gives the
+same sentiments as in-process scoring, small batches never start a pool, and a broken
+pool falls back to scoring in-process."""
 
 from __future__ import annotations
 
@@ -9,12 +10,17 @@ from typing import Any
 import pytest
 
 from mentionwatch import pipeline
-from mentionwatch.analysis.sentiment import analyze
+from mentionwatch.analysis.sentiment import analyze_mention
+from mentionwatch.models import Span
 
-TEXTS = [
-    ("Acme support was wonderful and fast.", "en"),
-    ("Acme broke my phone, terrible.", "en"),
-    ("Acme shipped a release today.", None),
+# Jobs are (title, text, spans into title + "\n" + text, language): no title here, so
+# the text starts at 1.
+ACME = (Span(1, 5, "Acme"),)
+TEXTS: list[pipeline.Job] = [
+    ("", "Acme support was wonderful and fast.", ACME, "en"),
+    # Scored toward Acme only: the praise of Globex is someone else's.
+    ("", "Acme broke my phone, terrible. Globex is lovely.", ACME, "en"),
+    ("", "Acme shipped a release today.", ACME, None),
 ]
 
 
@@ -25,21 +31,25 @@ def test_small_batches_score_in_process_and_dedupe() -> None:
     assert scorer._pool is None  # below POOL_MIN_BATCH: no workers started
     assert scorer.seen == 2  # each distinct snippet once
     assert set(scores) == {TEXTS[0], TEXTS[1]}
-    assert scores[TEXTS[0]] == analyze(TEXTS[0][0], engine="vader", lang="en")
+    assert scores[TEXTS[0]] == analyze_mention("", TEXTS[0][1], ACME, engine="vader", lang="en")
     assert scores[TEXTS[1]].label == "negative"
 
 
 def test_pool_scores_like_in_process(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(pipeline, "POOL_MIN_BATCH", 2)
     monkeypatch.setattr(pipeline, "POOL_MIN_TOTAL", 0)
-    batch = [(f"{text} Post number {i}.", lang) for i in range(20) for text, lang in TEXTS]
+    batch = [
+        (f"Post {i}", t, (Span(len(f"Post {i}") + 1, len(f"Post {i}") + 5, "Acme"),), lang)
+        for i in range(20)
+        for _, t, _, lang in TEXTS
+    ]
     scorer = pipeline.Scorer("vader", workers=2)
     try:
         pooled = asyncio.run(scorer.score(batch))
         assert scorer._pool is not None  # the batch really went to the workers
     finally:
         scorer.close()
-    expected = dict(zip(batch, pipeline.score_snippets(batch, "vader"), strict=True))
+    expected = dict(zip(batch, pipeline.score_jobs(batch, "vader"), strict=True))
     assert pooled == expected
     assert {"positive", "negative"} <= {s.label for s in pooled.values()}
 
@@ -64,6 +74,6 @@ def test_a_broken_pool_falls_back_to_in_process(monkeypatch: pytest.MonkeyPatch)
 
     monkeypatch.setattr(pipeline, "ProcessPoolExecutor", Broken)
     scores = asyncio.run(scorer.score(TEXTS))
-    assert scores == dict(zip(TEXTS, pipeline.score_snippets(TEXTS, "vader"), strict=True))
+    assert scores == dict(zip(TEXTS, pipeline.score_jobs(TEXTS, "vader"), strict=True))
     assert scorer.workers == 1  # no second try at a pool in this scan
     assert scorer._pool is None

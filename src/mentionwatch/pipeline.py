@@ -1,7 +1,7 @@
 """One scan: fetch every source concurrently, match brands, score, store per source.
 
 Scoring is the costliest step when most posts are mentions, so each source's distinct
-snippets are scored as one batch: in-process when the batch is small, in a process pool
+scoring jobs are scored as one batch: in-process when the batch is small, in a process pool
 on every core when it is large, while the event loop goes on fetching and storing."""
 
 from __future__ import annotations
@@ -24,11 +24,20 @@ import sqlite_utils
 
 from . import sources as adapters
 from .analysis.matcher import Matcher, compile_brands
-from .analysis.sentiment import prepare, score_snippet
+from .analysis.sentiment import analyze_mention
 from .config.loader import Config
 from .config.model import SourceConfig
 from .errors import ConfigError, SourceError
-from .models import FetchResult, Match, RawItem, RunReport, Sentiment, SourceReport, SourceState
+from .models import (
+    FetchResult,
+    Match,
+    RawItem,
+    RunReport,
+    Sentiment,
+    SourceReport,
+    SourceState,
+    Span,
+)
 from .sources.http import make_client
 from .store import db as store
 from .timeutil import utcnow
@@ -36,26 +45,33 @@ from .webcare import policy
 
 ProgressCallback = Callable[[SourceReport], None]
 
-# Below this many distinct snippets a batch is scored in-process: shipping text to a
-# worker and back costs more than scoring a few dozen posts.
+# Below this many distinct jobs a batch is scored in-process: shipping text to a worker
+# and back costs more than scoring a few dozen posts.
 POOL_MIN_BATCH = 64
-# The pool starts only once a scan has seen this many snippets: starting workers (a
+# The pool starts only once a scan has seen this many jobs: starting workers (a
 # fresh interpreter each, loading the engine) takes about a second, which a scan with
 # a few hundred mentions would not win back.
 POOL_MIN_TOTAL = 400
-Snippet = tuple[str, str | None]  # (focus text, language): what a score depends on
+# Everything a mention's score depends on: title, text, the brand's spans (into title +
+# "\n" + text), the source's language. Equal jobs (a post syndicated word for word) are
+# scored once; which other brands are configured is deliberately not part of it.
+Job = tuple[str, str, tuple[Span, ...], str | None]
 
 
-def score_snippets(snippets: Sequence[Snippet], engine: str) -> list[Sentiment]:
-    """Sentiment of each snippet (already focused on the brand, its language known).
+def score_jobs(jobs: Sequence[Job], engine: str) -> list[Sentiment]:
+    """Sentiment of each job through ``analyze_mention``: the same call as ``sentiment
+    --target`` and ``rescore``, so all three agree.
 
     A module-level function of plain values, so a worker process can run it with any
     engine: the engine loads in the worker, never crosses a process boundary."""
-    return [score_snippet(text, lang, engine=engine) for text, lang in snippets]
+    return [
+        analyze_mention(title, text, spans, engine=engine, lang=lang)
+        for title, text, spans, lang in jobs
+    ]
 
 
 class Scorer:
-    """Scores batches of snippets, each distinct snippet once; large batches go to a
+    """Scores batches of jobs, each distinct job once; large batches go to a
     process pool (started on first need) so scoring uses every core while the event
     loop keeps fetching. Close it to stop the workers."""
 
@@ -63,18 +79,18 @@ class Scorer:
         self.engine = engine
         self.workers = workers if workers is not None else min(os.cpu_count() or 1, 4)
         self._pool: ProcessPoolExecutor | None = None
-        self.seen = 0  # distinct snippets asked for so far: decides whether to pool
+        self.seen = 0  # distinct jobs asked for so far: decides whether to pool
 
     def _use_pool(self, size: int) -> bool:
         if self.workers < 2 or size < POOL_MIN_BATCH:
             return False
         return self._pool is not None or self.seen >= POOL_MIN_TOTAL
 
-    async def score(self, snippets: Sequence[Snippet]) -> dict[Snippet, Sentiment]:
-        unique = list(dict.fromkeys(snippets))
+    async def score(self, jobs: Sequence[Job]) -> dict[Job, Sentiment]:
+        unique = list(dict.fromkeys(jobs))
         self.seen += len(unique)
         if not self._use_pool(len(unique)):
-            return dict(zip(unique, score_snippets(unique, self.engine), strict=True))
+            return dict(zip(unique, score_jobs(unique, self.engine), strict=True))
         if self._pool is None:
             # spawn, not fork: forking a process whose event loop runs resolver threads
             # can copy a held lock into the child.
@@ -87,14 +103,14 @@ class Scorer:
         chunks = [unique[i : i + size] for i in range(0, len(unique), size)]
         try:
             parts = await asyncio.gather(
-                *(loop.run_in_executor(self._pool, score_snippets, c, self.engine) for c in chunks)
+                *(loop.run_in_executor(self._pool, score_jobs, c, self.engine) for c in chunks)
             )
         except (BrokenProcessPool, OSError):
             # A worker died (killed, out of memory) or none could start: score here
             # from now on rather than lose the run.
             self.close()
             self.workers = 1
-            return dict(zip(unique, score_snippets(unique, self.engine), strict=True))
+            return dict(zip(unique, score_jobs(unique, self.engine), strict=True))
         return dict(zip(unique, [s for part in parts for s in part], strict=True))
 
     def close(self) -> None:
@@ -185,10 +201,10 @@ def _clamp_published(item: RawItem, fetched: datetime) -> RawItem:
 
 @dataclass(slots=True)
 class _Candidates:
-    """One source's posts that name a brand and are not stored yet, with their snippets."""
+    """One source's posts that name a brand and are not stored yet, with their scoring jobs."""
 
     outcome: _Outcome
-    found: list[tuple[str, RawItem, Match, Snippet]]  # post id, item, match, snippet
+    found: list[tuple[str, RawItem, Match, Job]]  # post id, item, match, scoring job
     # external id -> the later publish time a source claimed (clamped to the fetch time)
     claimed: dict[str, datetime]
 
@@ -217,31 +233,26 @@ def _candidates(db: sqlite_utils.Database, outcome: _Outcome, matcher: Matcher) 
             )
     # Before any scoring: a post already stored costs a lookup, not a sentiment call.
     known = store.existing_mentions(db, [c[4] for c in matched])
-    found: list[tuple[str, RawItem, Match, Snippet]] = []
-    langs: dict[str, str | None] = {}  # a post naming two brands: its language read once
+    found: list[tuple[str, RawItem, Match, Job]] = []
     for item, match, _, pid, mid in matched:
         if mid in known:
             continue
-        # The focus and the language are all a score depends on (the same prepare as
-        # `sentiment --target` and `rescore`), so identical pairs are scored once.
-        snippet, lang = prepare(item.title, item.text, match.spans, langs.get(pid, item.lang))
-        langs[pid] = lang
-        found.append((pid, item, match, (snippet, lang)))
+        found.append((pid, item, match, (item.title, item.text, match.spans, item.lang)))
     return _Candidates(outcome, found, claimed)
 
 
 def _store_candidates(
     db: sqlite_utils.Database,
     cands: _Candidates,
-    scores: dict[Snippet, Sentiment],
+    scores: dict[Job, Sentiment],
     checker: policy.PolicyChecker,
 ) -> tuple[SourceReport, list[str]]:
     src = cands.outcome.config
     result = cands.outcome.result
     assert result is not None
     found = [
-        store.NewMention(pid, item, match, scores[snippet], cands.claimed.get(item.external_id))
-        for pid, item, match, snippet in cands.found
+        store.NewMention(pid, item, match, scores[job], cands.claimed.get(item.external_id))
+        for pid, item, match, job in cands.found
     ]
     report = SourceReport(
         src.name,

@@ -312,27 +312,34 @@ def build_digest(
     # The statistics are GROUP BYs in SQLite over the period (an index on the mention's
     # time finds it): the cost follows the period, never the whole store.
     stats = _Stats(db, brands, period)
-    summaries = tuple(stats.summary(name) for name in brands.shown)
-    total_all = sum(stats.counts[name] for name in brands.all)
-    share = tuple(
-        Share(name, stats.counts[name], _ratio(stats.counts[name], total_all))
-        for name in brands.all
-    )
-    total = sum(s.count for s in summaries)
+    try:
+        summaries = tuple(stats.summary(name) for name in brands.shown)
+        total_all = sum(stats.counts[name] for name in brands.all)
+        share = tuple(
+            Share(name, stats.counts[name], _ratio(stats.counts[name], total_all))
+            for name in brands.all
+        )
+        total = sum(s.count for s in summaries)
 
-    if listed is None:
-        # Only the rows shown are read: SQLite ranks the period by the same priority.
-        ranked = stats.top(config, limit)
-        needs_answer = stats.needs_answer(config)
-        listing = MentionList(kind="period", total=total, items=tuple(ranked))
-    else:
-        ranked = _ranked(_rows_by_id(db, brands, listed), period.end, config)
-        # Competitors and topics are counted above but are not ours to answer.
-        waiting = [m for m in ranked if m.status in WAITING and answerable(config, m.brand)]
-        overdue = [m for m in waiting if m.overdue_by is not None]
-        negative = [m for m in waiting if m.overdue_by is None and m.sentiment_label == "negative"]
-        needs_answer = tuple(overdue + negative)[:NEEDS_ANSWER]
-        listing = MentionList(kind="undelivered", total=len(ranked), items=tuple(ranked[:limit]))
+        if listed is None:
+            # Only the rows shown are read: SQLite ranks the period by the same priority.
+            ranked = stats.top(config, limit)
+            needs_answer = stats.needs_answer(config)
+            listing = MentionList(kind="period", total=total, items=tuple(ranked))
+        else:
+            ranked = _ranked(_rows_by_id(db, brands, listed), period.end, config)
+            # Competitors and topics are counted above but are not ours to answer.
+            waiting = [m for m in ranked if m.status in WAITING and answerable(config, m.brand)]
+            overdue = [m for m in waiting if m.overdue_by is not None]
+            negative = [
+                m for m in waiting if m.overdue_by is None and m.sentiment_label == "negative"
+            ]
+            needs_answer = tuple(overdue + negative)[:NEEDS_ANSWER]
+            listing = MentionList(
+                kind="undelivered", total=len(ranked), items=tuple(ranked[:limit])
+            )
+    finally:
+        stats.close()
     return Digest(
         period=period,
         brand_filter=brands.shown[0] if brand is not None else None,
@@ -399,16 +406,23 @@ def trends(
     )
 
 
+# The period's rows, read once (from covering indexes) into a temporary table that
+# every GROUP BY below reads: one join over the period instead of one per figure.
 _PERIOD = """
-WITH c AS (
-    SELECT m.id AS id, m.brand AS brand, m.status AS status,
-           COALESCE(m.sentiment_label, 'neutral') AS label, m.sentiment AS sentiment,
-           p.reach AS reach, p.source AS source, p.author AS author,
-           COALESCE(p.published, p.fetched) AS at
-    FROM posts p JOIN mentions m ON m.post_id = p.id
-    WHERE COALESCE(p.published, p.fetched) >= ? AND COALESCE(p.published, p.fetched) < ?
-      AND m.status != 'irrelevant'
-)
+CREATE TEMP TABLE digest_rows AS
+SELECT m.id AS id, m.brand AS brand, m.status AS status,
+       COALESCE(m.sentiment_label, 'neutral') AS label, m.sentiment AS sentiment,
+       p.reach AS reach, p.source AS source, p.author AS author,
+       COALESCE(p.published, p.fetched) AS at
+FROM posts p JOIN mentions m ON m.post_id = p.id
+WHERE COALESCE(p.published, p.fetched) >= ? AND COALESCE(p.published, p.fetched) < ?
+  AND m.status != 'irrelevant'
+"""
+_PREVIOUS = """
+SELECT m.brand, count(*) FROM posts p JOIN mentions m ON m.post_id = p.id
+WHERE COALESCE(p.published, p.fetched) >= ? AND COALESCE(p.published, p.fetched) < ?
+  AND m.status != 'irrelevant'
+GROUP BY m.brand
 """
 
 
@@ -431,34 +445,34 @@ class _Stats:
         self._buckets: dict[str, Counter[Any]] | None = None  # per brand: bucket → count
         self._by_cache: dict[str, dict[str, Counter[Any]]] = {}  # column → brand → counts
         shown = set(brands.shown)
-        # One pass over both periods: the previous one only gives the change.
+        # The previous period only gives the change: a count, no rows kept.
+        for stored, n in db.execute(_PREVIOUS, [to_iso(period.previous_start), self.start]):
+            name = brands.canonical(stored)
+            if name is not None:
+                self.previous[name] += n
+        db.execute("DROP TABLE IF EXISTS temp.digest_rows")
+        db.execute(_PERIOD, [self.start, self.end])
         rows = self._query(
-            "SELECT brand, at >= ?, label, count(*), total(sentiment), count(sentiment)"
-            " FROM c GROUP BY 1, 2, 3",
-            [self.start],
-            since=to_iso(period.previous_start),
+            "SELECT brand, label, count(*), total(sentiment), count(sentiment) FROM c GROUP BY 1, 2"
         )
-        for stored, current, label, n, score_sum, scored in rows:
+        for stored, label, n, score_sum, scored in rows:
             name = brands.canonical(stored)
             if name is None:
                 continue
             if name in shown:
                 self.spellings.add(stored)
-            if not current:
-                self.previous[name] += n
-                continue
             self.counts[name] += n
             self.labels[name][label] += n
             self.score_sum[name] += score_sum
             self.scored[name] += scored
 
-    def _query(
-        self, sql: str, params: Sequence[Any] = (), *, since: str | None = None
-    ) -> list[tuple[Any, ...]]:
-        """``sql`` over the period's rows (table ``c``), from ``since`` (default: the
-        period's start) to its end."""
-        bounds = [since or self.start, self.end]
-        return list(self.db.execute(_PERIOD + sql, [*bounds, *params]).fetchall())
+    def _query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        """``sql`` over the period's rows, table ``c``."""
+        head = "WITH c AS (SELECT * FROM temp.digest_rows)\n"
+        return list(self.db.execute(head + sql, params))
+
+    def close(self) -> None:
+        self.db.execute("DROP TABLE IF EXISTS temp.digest_rows")
 
     def _fold(self, rows: Iterable[tuple[Any, ...]]) -> dict[str, Counter[Any]]:
         out: dict[str, Counter[Any]] = defaultdict(Counter)

@@ -483,6 +483,13 @@ SELECT m.id, m.brand, p.source, p.source_type, p.url, p.title, p.text, p.author,
        m.status, p.reach, m.spans, m.sentiment_engine, p.counters
 FROM mentions m JOIN posts p ON p.id = m.post_id
 """
+# Listings are newest first with a LIMIT: walking posts by time (the posts_at index)
+# and stopping at the limit reads what is shown; SQLite's own choice (every mention of a
+# brand, then a sort) reads the whole brand. CROSS JOIN fixes that order of the join.
+_SELECT_NEWEST = _SELECT.replace(
+    "FROM mentions m JOIN posts p ON p.id = m.post_id",
+    "FROM posts p CROSS JOIN mentions m ON p.id = m.post_id",
+)
 RECORD_FIELDS = (
     "id", "brand", "source", "source_type", "url", "title", "text", "author", "published",
     "fetched", "sentiment", "sentiment_label", "lang", "matched", "status", "reach",
@@ -539,7 +546,8 @@ def query_mentions(db: sqlite_utils.Database, f: MentionFilter) -> list[dict[str
         params.extend(f.ids)
     elif not f.include_irrelevant and f.status is None:
         where.append("m.status != 'irrelevant'")
-    sql = _SELECT
+    # Given ids, finding them by id is the short way; else walk the newest posts first.
+    sql = _SELECT if f.ids is not None else _SELECT_NEWEST
     if where:
         sql += " WHERE " + " AND ".join(where)
     sql += " ORDER BY COALESCE(p.published, p.fetched) DESC, m.id"
