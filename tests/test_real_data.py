@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 from mentionwatch.cli import app
 from mentionwatch.config.alerts import AlertsConfig, NegativeRule, SpikeRule
 from mentionwatch.errors import SourceError
-from mentionwatch.models import Match, RawItem, Sentiment, SourceReport, Span
+from mentionwatch.models import Match, RawItem, Sentiment, SourceReport, SourceState, Span
 from mentionwatch.report.alerts import run_alerts
 from mentionwatch.sources.bluesky import post_to_item
 from mentionwatch.sources.common import parse_time
@@ -464,3 +464,32 @@ def test_a_nested_title_is_never_the_entry_title_on_either_path(inner: str) -> N
     slow = _parse_feedparser(body, url=URL, content_type=None).items
     assert fast == slow
     assert (fast[0].title, fast[0].text) == ("", "Acme text")
+
+
+def test_the_inbox_shows_no_date_for_an_undated_post(tmp_path: Path) -> None:
+    db_path = tmp_path / "u.db"
+    db = store.open_db(db_path)
+    now = utcnow()
+    item = RawItem("u1", "https://example.com/u", "Acme broke", "Acme broke again")
+    match = Match("Acme", ("Acme",), (Span(0, 4, "Acme"),))
+    store.save_source_run(
+        db,
+        source="feed",
+        source_type="rss",
+        mentions=[
+            store.NewMention(
+                store.post_key("feed", item), item, match, Sentiment(-0.5, "negative", "vader")
+            )
+        ],
+        state=SourceState(),
+        report=SourceReport("feed", "rss", "ok"),
+        fetched=now,
+    )
+    db.close()
+    listed = runner.invoke(app, ["inbox", "--db", str(db_path), "-f", "json"])
+    assert listed.exit_code == 0, listed.output
+    [row] = json.loads(listed.stdout)
+    assert row["undated"] is True
+    table = runner.invoke(app, ["inbox", "--db", str(db_path)], env={"COLUMNS": "100"})
+    assert "—" in table.stdout
+    assert now.strftime("%m-%d %H:%M") not in table.stdout

@@ -104,7 +104,8 @@ def inbox_table(rows: Sequence[dict[str, Any]], width: int | None = None) -> Tab
             cells.append(Text(safe_text(r["assignee"] or "")))
         cells += [
             Text(safe_text(r["brand"])),
-            short_when(r["at"], width),
+            # An undated post shows no date: its fetch time would pass for one.
+            "—" if r.get("undated") else short_when(r["at"], width),
             line(headline, width),
             Text(safe_text(r["reason"])),
         ]

@@ -178,6 +178,7 @@ class InboxItem:
     overdue_by: timedelta | None  # None: not overdue
     reasons: tuple[str, ...]
     rank: int = 0  # 1 = handle first
+    undated: bool = False  # the source gave no date: ``at`` is when it was fetched
 
     @property
     def severity(self) -> int:
@@ -212,12 +213,14 @@ class InboxItem:
             "due": to_iso(self.due),
             "priority": self.score,
             "reason": self.reason,
+            "undated": self.undated,
         }
 
 
 INBOX_FIELDS = (
     "rank", "id", "status", "assignee", "brand", "source", "url", "title", "author", "at",
     "sentiment", "sentiment_label", "reach", "flags", "overdue", "due", "priority", "reason",
+    "undated",
 )  # fmt: skip
 
 
@@ -229,7 +232,7 @@ def sort_key(item: InboxItem) -> tuple[int, int, float, float, str]:
 _SELECT = """
 SELECT m.id, m.brand, m.status, m.assignee, m.sentiment, m.sentiment_label, p.source,
        p.url, p.title, substr(p.text, 1, 2000) AS text, p.author, p.reach,
-       COALESCE(p.published, p.fetched) AS at
+       COALESCE(p.published, p.fetched) AS at, p.published IS NULL AS undated
 FROM mentions m JOIN posts p ON p.id = m.post_id
 """
 
@@ -360,6 +363,7 @@ def _item(
         due=due,
         overdue_by=overdue_by,
         reasons=tuple(reasons),
+        undated=bool(row["undated"]),
     )
 
 
