@@ -27,6 +27,7 @@ MAX_TEXT_CHARS = 100_000  # what we keep of a post: enough to re-match, bounded 
 CONTEXT_CHARS = 300  # kept on each side of a match beyond the cap (what `show` quotes)
 GAP = " … "  # where fit_text left text out
 BUSY_TIMEOUT_MS = 30_000  # how long a second writer (cron overlap) waits for the lock
+CACHE_KIB = 32_000  # SQLite page cache per connection, in KiB
 
 
 def open_db(
@@ -57,6 +58,10 @@ def open_db(
     try:
         db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         db.execute("PRAGMA foreign_keys = ON")
+        # 32 MB of page cache instead of SQLite's 2 MB: ids are hashes, so a scan's
+        # inserts land on random index pages, and a digest reads index ranges larger
+        # than 2 MB. Measured: a dense 200-feed scan 20-30 % faster.
+        db.execute(f"PRAGMA cache_size = -{CACHE_KIB}")
         # Before anything that writes (even the journal mode lives in the file's
         # header): a newer release's database must stay exactly as it is.
         _refuse_newer(db, p, _applied(db))
