@@ -466,10 +466,10 @@ def test_a_nested_title_is_never_the_entry_title_on_either_path(inner: str) -> N
     assert (fast[0].title, fast[0].text) == ("", "Acme text")
 
 
-def test_the_inbox_shows_no_date_for_an_undated_post(tmp_path: Path) -> None:
+def _undated_store(tmp_path: Path) -> tuple[Path, datetime]:
     db_path = tmp_path / "u.db"
     db = store.open_db(db_path)
-    now = utcnow()
+    now = utcnow() - timedelta(minutes=10)  # inside a period that ends now
     item = RawItem("u1", "https://example.com/u", "Acme broke", "Acme broke again")
     match = Match("Acme", ("Acme",), (Span(0, 4, "Acme"),))
     store.save_source_run(
@@ -486,6 +486,11 @@ def test_the_inbox_shows_no_date_for_an_undated_post(tmp_path: Path) -> None:
         fetched=now,
     )
     db.close()
+    return db_path, now
+
+
+def test_the_inbox_shows_no_date_for_an_undated_post(tmp_path: Path) -> None:
+    db_path, now = _undated_store(tmp_path)
     listed = runner.invoke(app, ["inbox", "--db", str(db_path), "-f", "json"])
     assert listed.exit_code == 0, listed.output
     [row] = json.loads(listed.stdout)
@@ -493,3 +498,16 @@ def test_the_inbox_shows_no_date_for_an_undated_post(tmp_path: Path) -> None:
     table = runner.invoke(app, ["inbox", "--db", str(db_path)], env={"COLUMNS": "100"})
     assert "—" in table.stdout
     assert now.strftime("%m-%d %H:%M") not in table.stdout
+
+
+def test_the_digest_says_an_undated_post_was_fetched_not_published(tmp_path: Path) -> None:
+    db_path, now = _undated_store(tmp_path)
+    config = tmp_path / "mentionwatch.yaml"
+    config.write_text(
+        f"database: {db_path}\nbrands: [{{name: Acme, keywords: [Acme]}}]\n"
+        "sources: [{name: feed, url: 'http://127.0.0.1:9/feed'}]\n",
+        encoding="utf-8",
+    )
+    digest = runner.invoke(app, ["-c", str(config), "digest", "--since", "1d"])
+    assert digest.exit_code == 0, digest.output
+    assert f"undated (fetched {now.strftime('%Y-%m-%d %H:%M')})" in digest.stdout

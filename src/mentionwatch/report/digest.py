@@ -160,6 +160,7 @@ class DigestMention:
     overdue_by: timedelta | None = None  # past its response-time target by this much
     # Where the brand is named in ``excerpt``: [start, end) pairs, for highlighting.
     highlights: tuple[tuple[int, int], ...] = ()
+    undated: bool = False  # the source gave no date: ``at`` is when it was fetched
 
 
 @dataclass(frozen=True, slots=True)
@@ -261,7 +262,7 @@ def _minutes(dt: datetime) -> str:
 _SELECT = """
 SELECT m.id, m.brand, m.status, m.sentiment, m.sentiment_label, p.source, p.url, p.title,
        substr(p.text, 1, 2000) AS text, p.author, p.reach,
-       COALESCE(p.published, p.fetched) AS at
+       COALESCE(p.published, p.fetched) AS at, p.published IS NULL AS undated
 FROM mentions m JOIN posts p ON p.id = m.post_id
 WHERE m.status != 'irrelevant'
 """
@@ -694,6 +695,7 @@ def _mention(
         status=r["status"],
         overdue_by=late,
         highlights=marks,
+        undated=bool(r.get("undated")),
     )
 
 

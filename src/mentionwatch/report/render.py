@@ -194,7 +194,8 @@ def _meta(m: DigestMention) -> str:
     parts.append(m.source)
     if m.author.strip():
         parts.append(f"by {m.author}")
-    parts.append(_when(m.at))
+    # An undated post's time is when it was fetched: say so rather than pass it off.
+    parts.append(f"undated (fetched {_when(m.at)})" if m.undated else _when(m.at))
     return " · ".join(parts)
 
 
