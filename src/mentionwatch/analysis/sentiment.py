@@ -140,11 +140,6 @@ def _lexicon(raw: Callable[[str], float]) -> Scorer:
     return score
 
 
-def languages(engine: str) -> tuple[str, ...]:
-    """The languages ``engine`` can score (for help texts and the README)."""
-    return tuple(lang for lang in ("en", "no") if get_scorer(engine, lang) is not None)
-
-
 # ------------------------------------------------------------------ focus
 
 

@@ -13,13 +13,16 @@ import sys
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from enum import StrEnum
-from typing import Annotated, Any, TextIO
+from typing import TYPE_CHECKING, Annotated, Any, TextIO
 
 import typer
 from rich import box
 from rich.console import Console, ConsoleOptions, RenderableType, RenderResult
 from rich.table import Table
 from rich.text import Text
+
+if TYPE_CHECKING:
+    from rich.progress import Progress
 
 from ..models import SourceReport
 from ..store.db import RECORD_FIELDS
@@ -288,3 +291,15 @@ def brand_summary(records: Sequence[dict[str, Any]], brands: Sequence[str]) -> T
             avg,
         )
     return table
+
+
+def progress_bar(label: str, *, detail: bool = False) -> Progress:
+    """The bar long commands draw on stderr (scan, rescore): "LABEL ━━━ 3/40", with the
+    current item's name after it when ``detail``; gone from the screen once done."""
+    # Imported here: only a person at a terminal pays for it (start-up stays lean).
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, ProgressColumn, TextColumn
+
+    columns: list[ProgressColumn] = [TextColumn(label), BarColumn(), MofNCompleteColumn()]
+    if detail:
+        columns.append(TextColumn("{task.description}"))
+    return Progress(*columns, console=console(stderr=True), transient=True)

@@ -29,7 +29,15 @@ from .base import (
     open_store,
     quiet_mode,
 )
-from .output import Format, WideOpt, brand_summary, console, source_summary, write_records
+from .output import (
+    Format,
+    WideOpt,
+    brand_summary,
+    console,
+    progress_bar,
+    source_summary,
+    write_records,
+)
 
 
 def print_run(report: RunReport, quiet: bool, warned_before: Collection[str] = frozenset()) -> None:
@@ -74,17 +82,8 @@ def run_scan(
     ``progress=False``, quiet, or without a terminal (cron logs get no control codes)."""
     if progress is False or not for_people(quiet):
         return pipeline.scan(cfg, database, only=only)
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
-
     total = len(pipeline.select_sources(cfg, only))
-    bar = Progress(
-        TextColumn("scanning"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("{task.description}"),
-        console=console(stderr=True),
-        transient=True,
-    )
+    bar = progress_bar("scanning", detail=True)
     task = bar.add_task("", total=total)
     lock = threading.Lock()
     done = started = False

@@ -10,7 +10,7 @@ from typing import Annotated, Any
 import typer
 
 from .. import rescore as rescoring
-from ..analysis.sentiment import DEFAULT_ENGINE, ENGINES, analyze_mention, check_engine
+from ..analysis.sentiment import DEFAULT_ENGINE, ENGINES, analyze_mention
 from ..config.loader import Config
 from ..config.model import Brand
 from ..errors import ConfigError
@@ -28,7 +28,7 @@ from .base import (
     optional_config,
     quiet_mode,
 )
-from .output import console
+from .output import console, progress_bar
 
 EngineOpt = Annotated[
     str | None,
@@ -45,7 +45,6 @@ def _engine(engine: str | None, cfg: Config | None) -> str:
     chosen = engine or (cfg.settings.sentiment if cfg is not None else DEFAULT_ENGINE)
     if chosen not in ENGINES:
         raise ConfigError(f"--engine: unknown engine {chosen!r}; known: {', '.join(ENGINES)}")
-    check_engine(chosen)
     return chosen
 
 
@@ -121,16 +120,8 @@ def rescore(
     start = parse_when(since, option="--since") if since else None
     with open_store(cfg, db, lock="rescore", wait=wait) as database:
         if for_people(quiet):
-            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
-
             total = rescoring.count(database, since=start)
-            with Progress(
-                TextColumn("re-scoring"),
-                BarColumn(),
-                MofNCompleteColumn(),
-                console=console(stderr=True),
-                transient=True,
-            ) as bar:
+            with progress_bar("re-scoring") as bar:
                 task = bar.add_task("", total=total)
                 report = rescoring.rescore(
                     database,
