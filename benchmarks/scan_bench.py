@@ -5,7 +5,8 @@ mention a brand, others carry look-alike decoys such as ``Acmeville``, ``acme.co
 ``Globexx``), serves them from 127.0.0.1 in a separate process (ThreadingHTTPServer with
 ETags, so a repeated request with ``If-None-Match`` gets a 304), and times in one run:
 
-* a full scan through the library API (``pipeline.scan``, concurrency 16, VADER);
+* a full scan through the library API (``pipeline.scan``, concurrency 16, the default
+  sentiment engine, or ``--engine``);
 * a re-scan of the same database (every source should answer 304 Not Modified);
 * the straightforward script: a sequential loop of ``feedparser.parse(url)``, a regex per
   keyword, ``TextBlob`` polarity per hit and one ``sqlite-utils`` upsert per mention; run
@@ -296,8 +297,10 @@ class ScanFigures:
     errors: tuple[str, ...]
 
 
-def _config_yaml(urls: Sequence[str]) -> str:
-    lines = ["settings:", "  concurrency: 16", "  sentiment: vader", "brands:"]
+def _config_yaml(urls: Sequence[str], engine: str | None = None) -> str:
+    lines = ["settings:", "  concurrency: 16"]
+    lines += [f"  sentiment: {engine}"] if engine else []
+    lines.append("brands:")
     for brand, keywords in BRANDS.items():
         quoted = ", ".join(f'"{k}"' for k in keywords)
         lines += [f"  - name: {brand}", f"    keywords: [{quoted}]"]
@@ -464,6 +467,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         default=None,
         help="also scan into a copy of this (large) database and compare with the empty one",
     )
+    ap.add_argument(
+        "--engine", default=None, help="sentiment engine for the scan (default: the default)"
+    )
     ap.add_argument("--seed", type=int, default=SEED, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     n_feeds = args.feeds if args.feeds is not None else (50 if args.quick else 500)
@@ -502,7 +508,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"runs: {repeat} of each (figures are medians)\n" if repeat > 1 else "")
 
         with tempfile.TemporaryDirectory(prefix="scan-bench-") as tmp:
-            cfg = parse_config(_config_yaml(urls), filename="bench.yaml")
+            cfg = parse_config(_config_yaml(urls, args.engine), filename="bench.yaml")
+            print(f"sentiment engine: {cfg.settings.sentiment}, concurrency 16")
             stored = 0
             density = (0, 0)
             for r in range(repeat):
@@ -545,8 +552,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     # The feeds' bodies live in this process too (the server has its own copy).
     print(
-        f"peak RSS of this process: {_peak_mb():.0f} MB "
+        f"peak RSS of this process (the scan's own): {_peak_mb():.0f} MB "
         f"(includes {total_bytes / 1e6:.0f} MB of generated feeds and the naive loop)"
+    )
+    # Children: the scoring worker(s) and the feed server; ru_maxrss is the largest one.
+    print(
+        f"peak RSS of the largest child process (a scoring worker or the feed server): "
+        f"{_peak_mb(children=True):.0f} MB"
     )
     return 0
 
@@ -559,11 +571,12 @@ def _density(db: sqlite_utils.Database) -> tuple[int, int]:
     return int(row[0] or 0), int(row[1] or 0)
 
 
-def _peak_mb() -> float:
+def _peak_mb(children: bool = False) -> float:
     import resource
 
     # ru_maxrss is in kilobytes on Linux.
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    who = resource.RUSAGE_CHILDREN if children else resource.RUSAGE_SELF
+    return resource.getrusage(who).ru_maxrss / 1024
 
 
 def _median_run(runs: Sequence[ScanFigures]) -> ScanFigures:
