@@ -289,7 +289,19 @@ async def scan_async(
         )
 
     async with make_client(config.settings) as client:
-        tasks = [asyncio.create_task(fetch(src)) for src in chosen]
+        # Sets that forget a task once it is done: a finished fetch task holds the
+        # source's whole result, and thousands of them would hold every post fetched.
+        fetching: set[asyncio.Task[_Outcome]] = set()
+        for src in chosen:
+            task = asyncio.create_task(fetch(src))
+            fetching.add(task)
+            task.add_done_callback(fetching.discard)
+        storing: set[asyncio.Task[None]] = set()
+
+        def forget_if_stored(task: asyncio.Task[None]) -> None:
+            if not task.cancelled() and task.exception() is None:
+                storing.discard(task)  # a failed one stays, for gather to raise
+
         quiet: list[tuple[str, str, SourceState | None, SourceReport]] = []
 
         def finish(report: SourceReport) -> None:
@@ -307,15 +319,16 @@ async def scan_async(
             new_ids.extend(ids)
             finish(report)
 
-        storing: list[asyncio.Task[None]] = []
         try:
-            for next_done in asyncio.as_completed(tasks):
+            for next_done in asyncio.as_completed(fetching):
                 outcome = await next_done
                 report_or_none = _quiet_outcome(outcome)
                 if report_or_none is None:
                     cands = _candidates(db, outcome, matcher)
                     # Scored while the loop goes on fetching and matching other sources.
-                    storing.append(asyncio.create_task(score_and_store(cands)))
+                    stored = asyncio.create_task(score_and_store(cands))
+                    storing.add(stored)
+                    stored.add_done_callback(forget_if_stored)
                     continue
                 room.release()
                 # No mentions to keep atomic with: written together at the end. An error
@@ -328,9 +341,10 @@ async def scan_async(
         finally:
             # After an error: stop what is left and wait for it, so nothing runs on
             # (or writes) after scan() has returned.
-            for task in (*tasks, *storing):
-                task.cancel()
-            await asyncio.gather(*tasks, *storing, return_exceptions=True)
+            left = (*fetching, *storing)
+            for running in left:
+                running.cancel()
+            await asyncio.gather(*left, return_exceptions=True)
             scorer.close()
     if quiet:
         store.save_source_states(db, quiet, utcnow())
