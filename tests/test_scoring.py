@@ -93,6 +93,25 @@ def test_the_hold_limit_scores_in_process_without_drain() -> None:
     assert scorer.in_process == 6
 
 
+@pytest.mark.parametrize(("left", "pooled"), [(0, False), (500, True)])
+def test_at_the_hold_limit_the_sources_to_come_decide(left: int, pooled: bool) -> None:
+    # Two batches of 3 jobs reach hold=2 with 6 jobs seen, far below pool_after=100: a
+    # scan with nothing left scores them here; one with 500 sources to come (at 3 jobs
+    # each) will plainly need the pool, so it starts now rather than load the engine here.
+    async def run() -> Scorer:
+        scorer = Scorer("vader", workers=1, pool_after=100, hold=2, batches_left=lambda: left)
+        try:
+            got = await asyncio.gather(scorer.score(_batch(1, "A")), scorer.score(_batch(1, "B")))
+            assert [len(g) for g in got] == [3, 3]
+        finally:
+            scorer.close()
+        return scorer
+
+    scorer = asyncio.run(run())
+    assert scorer.sends == (1 if pooled else 0)
+    assert scorer.in_process == (0 if pooled else 6)
+
+
 def test_once_pooled_the_scans_process_scores_nothing() -> None:
     first, second = _batch(3, "A"), _batch(30, "B")
 

@@ -277,9 +277,16 @@ async def scan_async(
     host_gates = {host: asyncio.Semaphore(per_host) for host in map(_host, chosen)}
     in_flight = IN_FLIGHT_PER_SLOT * config.settings.concurrency
     room = asyncio.Semaphore(in_flight)
+    # Sets that forget a task once it is done: a finished fetch task holds the source's
+    # whole result, and thousands of them would hold every post fetched.
+    fetching: set[asyncio.Task[_Outcome]] = set()
     # Held batches are scored before they fill every slot: else fetching would wait on
     # scoring that waits on fetching.
-    scorer = Scorer(config.settings.sentiment, hold=min(in_flight, HOLD_BATCHES))
+    scorer = Scorer(
+        config.settings.sentiment,
+        hold=min(in_flight, HOLD_BATCHES),
+        batches_left=lambda: len(fetching),  # an upper bound: some will have nothing
+    )
     writer = _GroupWriter(db, checker)
 
     async def fetch(src: SourceConfig) -> _Outcome:
@@ -289,9 +296,6 @@ async def scan_async(
         )
 
     async with make_client(config.settings) as client:
-        # Sets that forget a task once it is done: a finished fetch task holds the
-        # source's whole result, and thousands of them would hold every post fetched.
-        fetching: set[asyncio.Task[_Outcome]] = set()
         for src in chosen:
             task = asyncio.create_task(fetch(src))
             fetching.add(task)

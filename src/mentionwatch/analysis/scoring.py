@@ -7,8 +7,10 @@ never loads an engine at all (the language identifier alone is ~90 MB).
 
 Until then batches are *held*: a scan with a few dozen mentions is scored in-process
 when it has finished fetching (starting workers costs about a second each), a scan
-with many goes to the pool from its first batch. Held batches are bounded in number,
-so a scan of thousands of quiet sources still stores as it goes.
+with many goes to the pool from its first batches. Held batches are bounded in number:
+when they reach the bound, the rate so far and the sources still to come decide
+between starting the pool and scoring them here, so a scan of thousands of quiet
+sources still stores as it goes.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import asyncio
 import functools
 import multiprocessing
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
@@ -75,6 +77,7 @@ class Scorer:
         workers: int | None = None,
         pool_after: int = POOL_AFTER,
         hold: int = HOLD_BATCHES,
+        batches_left: Callable[[], int] | None = None,
     ) -> None:
         self.engine = engine
         # One core stays with the scan's own process (fetching, parsing, matching and
@@ -84,6 +87,11 @@ class Scorer:
         self.workers = max(0, workers)
         self.pool_after = pool_after
         self.hold = max(1, hold)
+        # How many more batches the owner expects (sources still being fetched): with
+        # it, reaching ``hold`` starts the pool when the rest will plainly need it,
+        # instead of loading the engine here for a scan that is merely sparse.
+        self.batches_left = batches_left or (lambda: 0)
+        self.batches = 0
         self.seen = 0  # distinct jobs asked for so far: decides whether to pool
         self.in_process = 0  # jobs scored here rather than in a worker
         self.sends = 0  # batches of batches sent to the pool
@@ -101,6 +109,7 @@ class Scorer:
     async def score(self, jobs: Sequence[Job]) -> dict[Job, Sentiment]:
         unique = list(dict.fromkeys(jobs))
         self.seen += len(unique)
+        self.batches += 1
         if not unique:
             return {}
         if self.workers == 0:
@@ -109,7 +118,10 @@ class Scorer:
         future: asyncio.Future[list[Sentiment]] = loop.create_future()
         self._waiting.append((unique, future))
         self._waiting_jobs += len(unique)
-        if self._pool is None and self.seen >= self.pool_after:
+        if self._pool is None and (
+            self.seen >= self.pool_after
+            or (len(self._waiting) >= self.hold and self._expected() >= self.pool_after)
+        ):
             self._start_pool()
         if self._pool is not None:
             if self._draining or self._waiting_jobs >= SEND_JOBS:
@@ -138,6 +150,10 @@ class Scorer:
         if self._pool is not None:
             pool, self._pool = self._pool, None
             pool.shutdown(wait=True, cancel_futures=True)
+
+    def _expected(self) -> float:
+        """Jobs this scan will have asked for, at the rate seen so far."""
+        return self.seen + self.batches_left() * self.seen / self.batches
 
     def _take(self) -> list[_Waiting]:
         if self._timer is not None:
