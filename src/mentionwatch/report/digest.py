@@ -62,6 +62,7 @@ SourceProblem = Literal["failed", "empty", "not-run", "warning"]
 NEEDS_ANSWER = 5  # how many mentions the "needs an answer" section shows
 POLICY_ITEMS = 5  # mentions listed per policy rule
 WAITING = ("new", "open")  # statuses that still need an answer (inbox.ACTIVE)
+WALK_BUDGET = 50_000  # rows the priority walk reads before SQL ranks the whole period
 TOP = 5  # top sources / most active authors per brand
 EXCERPT_CHARS = 280
 EXCERPT_LEAD = 60  # an excerpt starts at the text's start when the brand is named this early
@@ -313,10 +314,11 @@ def build_digest(
     brand: str | None = None,
     listed: Sequence[str] | None = None,
     limit: int = 20,
+    walk_budget: int = WALK_BUDGET,
 ) -> Digest:
     """The digest of ``period``. ``listed``: the ids to list (e-mail: those not yet
     delivered, any age); None lists the period's own mentions. At most ``limit`` are
-    listed, highest priority first."""
+    listed, highest priority first. ``walk_budget``: see ``_Stats.ranked``."""
     brands = _Brands(config, brand)
     # The statistics are GROUP BYs in SQLite over the period (an index on the mention's
     # time finds it): the cost follows the period, never the whole store.
@@ -332,7 +334,7 @@ def build_digest(
 
         if listed is None:
             # Only the rows shown are read: SQLite ranks the period by the same priority.
-            ranked, needs_answer = stats.ranked(config, limit)
+            ranked, needs_answer = stats.ranked(config, limit, budget=walk_budget)
             listing = MentionList(kind="period", total=total, items=tuple(ranked))
         else:
             ranked = _ranked(_rows_by_id(db, brands, listed), period.end, config)
@@ -433,7 +435,6 @@ WHERE COALESCE(p.published, p.fetched) >= ? AND COALESCE(p.published, p.fetched)
   AND m.status != 'irrelevant'
 ORDER BY COALESCE(p.published, p.fetched) DESC
 """
-WALK_BUDGET = 50_000  # rows the priority walk reads before SQL ranks the whole period
 
 
 @dataclass(slots=True)

@@ -13,6 +13,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from itertools import pairwise
 
 import sqlite_utils
 
@@ -59,15 +60,16 @@ def hour_figures(db: sqlite_utils.Database, edges: Sequence[str]) -> list[Figure
     # Hours an edge falls inside of are read row by row; every other hour lies in one
     # range whole, and its roll-up row counts for it.
     split = sorted({e[:13] for e in edges if e[13:] != ":00:00Z"})
-    for hour, brand, label, n, score_sum, scored in db.execute(
-        "SELECT hour, brand, label, n, score_sum, scored FROM mention_hours"
-        " WHERE hour >= ? AND hour <= ?",
-        [lo[:13], hi[:13]],
-    ):
-        start = _hour_start(hour)
-        if hour in split or not lo <= start < hi:
-            continue
-        out[bisect_right(edges, start) - 1].add(brand, label, n, score_sum, scored)
+    for i, (a, b) in enumerate(pairwise(edges)):
+        # The whole hours of [a, b): from a's hour (the next one when a cuts it) up to
+        # b's hour (which b either starts or cuts), summed by SQLite over the key range.
+        first = a[:13] if a[13:] == ":00:00Z" else _shift(a, timedelta(hours=1))[:13]
+        for brand, label, n, score_sum, scored in db.execute(
+            "SELECT brand, label, sum(n), sum(score_sum), sum(scored) FROM mention_hours"
+            " WHERE hour >= ? AND hour < ? GROUP BY 1, 2",
+            [first, b[:13]],
+        ):
+            out[i].add(brand, label, n, score_sum, scored)
     for hour in split:
         a = max(lo, _hour_start(hour))
         b = min(hi, _shift(_hour_start(hour), timedelta(hours=1)))
