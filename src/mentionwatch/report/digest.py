@@ -294,16 +294,40 @@ class _Brands:
         return self._names.get(stored.casefold())
 
 
-def candidate_ids(db: sqlite_utils.Database, config: Config, brand: str | None = None) -> list[str]:
+def candidate_ids(
+    db: sqlite_utils.Database,
+    config: Config,
+    brand: str | None = None,
+    *,
+    target: str | None = None,
+) -> list[str]:
     """Every countable mention of the shown brands, any age, oldest first: what an
-    e-mail digest may carry (the caller keeps those not yet delivered)."""
+    e-mail digest may carry; given ``target``, only those not yet delivered to it.
+
+    Chosen by SQLite (the shown brands' stored spellings, the delivered table), so
+    only the ids returned reach Python, not every mention of the store."""
     brands = _Brands(config, brand)
     shown = set(brands.shown)
-    rows = db.execute(
-        "SELECT m.id, m.brand FROM mentions m JOIN posts p ON p.id = m.post_id"
-        " WHERE m.status != 'irrelevant' ORDER BY COALESCE(p.published, p.fetched), m.id"
-    ).fetchall()
-    return [mid for mid, b in rows if brands.canonical(b) in shown]
+    # Stored spellings of the shown brands: the hourly roll-up holds every countable one.
+    spellings = [
+        stored
+        for (stored,) in db.execute("SELECT DISTINCT brand FROM mention_hours")
+        if brands.canonical(stored) in shown
+    ]
+    if not spellings:
+        return []
+    sql = (
+        "SELECT m.id FROM mentions m JOIN posts p ON p.id = m.post_id"
+        f" WHERE m.status != 'irrelevant' AND m.brand IN ({','.join('?' * len(spellings))})"  # noqa: S608
+    )
+    params: list[Any] = list(spellings)
+    if target is not None:
+        sql += (
+            " AND NOT EXISTS (SELECT 1 FROM delivered d WHERE d.mention_id = m.id AND d.target = ?)"
+        )
+        params.append(target)
+    sql += " ORDER BY COALESCE(p.published, p.fetched), m.id"
+    return [r[0] for r in db.execute(sql, params)]
 
 
 def build_digest(
