@@ -316,10 +316,9 @@ def candidate_ids(
     ]
     if not spellings:
         return []
-    sql = (
-        "SELECT m.id FROM mentions m JOIN posts p ON p.id = m.post_id"
-        f" WHERE m.status != 'irrelevant' AND m.brand IN ({','.join('?' * len(spellings))})"  # noqa: S608
-    )
+    marks = ",".join("?" * len(spellings))
+    sql = f"""SELECT m.id FROM mentions m JOIN posts p ON p.id = m.post_id
+              WHERE m.status != 'irrelevant' AND m.brand IN ({marks})"""  # noqa: S608
     params: list[Any] = list(spellings)
     if target is not None:
         sql += (
