@@ -29,7 +29,7 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -40,6 +40,8 @@ from mentionwatch.configure import parse_config
 from mentionwatch.models import Match, RawItem, Sentiment, SourceReport, SourceState, Span
 from mentionwatch.report.digest import build_digest, make_period
 from mentionwatch.store import db as store
+from mentionwatch.store import migrations
+from mentionwatch.timeutil import to_iso
 from mentionwatch.webcare import inbox, labels
 
 SEED = 20261204
@@ -68,22 +70,67 @@ SOURCES = 200
 BATCH = 2000  # posts per save_source_run call: one transaction each, as a scan does
 
 
+SEED_MENTIONS = 20_000  # written through the writer; larger stores copy it in SQL
+
+
 def build(path: Path, mentions: int, now: datetime, seed: int = SEED) -> None:
-    """A store of about ``mentions`` mentions, written by the store's own writer."""
-    rng = random.Random(seed)
+    """A store of about ``mentions`` mentions.
+
+    Up to SEED_MENTIONS they are written by the store's own writer. A larger store starts
+    from such a seed and copies its rows in SQL with shifted times, URLs and ids (the
+    writer alone takes most of an hour for a million on this kind of machine), with the
+    secondary indexes, the full-text index and the roll-ups rebuilt afterwards from the
+    rows, as ``CREATE INDEX``, FTS5's 'rebuild' and migration 006 build them: the same
+    contents a scan leaves, built in bulk."""
     db = store.open_db(path)
     # Only for the build: ids are hashes, so every insert lands on a random page of each
-    # index; with SQLite's default 2 MB cache a 1M build rereads pages all the time. The
-    # timed commands use a fresh connection with the defaults, as the CLI does.
+    # index. The timed commands use a fresh connection with the CLI's settings.
     db.execute("PRAGMA cache_size = -400000")
+    rng = random.Random(seed)
+    written = write_mentions(db, min(mentions, SEED_MENTIONS), now, rng)
+    if mentions > written:
+        _copy_seed(db, mentions, written, now)
+    _handle_some(db, rng, now)
+    db.execute("ANALYZE")
+    db.close()
+
+
+def write_mentions(
+    db: sqlite_utils.Database,
+    mentions: int,
+    now: datetime,
+    rng: random.Random,
+    *,
+    first: int = 0,
+    days: float = DAYS,
+    batch_size: int = BATCH,
+) -> int:
+    """Write about ``mentions`` new mentions through ``store.save_source_run``, in
+    batches of ``batch_size`` (one transaction each, as a scan does). Returns how many."""
     made = 0
-    fetched = now
+    for batch in make_batches(mentions, now, rng, first=first, days=days, batch_size=batch_size):
+        _flush(db, batch, now)
+        made += len(batch)
+    return made
+
+
+def make_batches(
+    mentions: int,
+    now: datetime,
+    rng: random.Random,
+    *,
+    first: int = 0,
+    days: float = DAYS,
+    batch_size: int = BATCH,
+) -> Iterator[list[store.NewMention]]:
+    """About ``mentions`` new mentions over the ``days`` before ``now``, in batches."""
+    made = 0
     batch: list[store.NewMention] = []
-    n = 0
+    n = first
     while made < mentions:
         n += 1
         source = f"feed{n % SOURCES:03d}"
-        at = now - timedelta(seconds=rng.uniform(0, DAYS * 86400))
+        at = now - timedelta(seconds=rng.uniform(0, days * 86400))
         text = " ".join(rng.choice(WORDS) for _ in range(rng.randint(20, 50)))
         names = rng.sample(BRANDS, 2 if rng.random() < 0.4 else 1)
         title = f"{names[0]} {' '.join(rng.choice(WORDS) for _ in range(6))}"
@@ -103,12 +150,70 @@ def build(path: Path, mentions: int, now: datetime, seed: int = SEED) -> None:
             match = Match(name, (name,), (Span(0, len(name), name),))
             batch.append(store.NewMention(pid, item, match, Sentiment(score, label, "vader")))
             made += 1
-        if len(batch) >= BATCH or made >= mentions:
-            _flush(db, batch, fetched)
+        if len(batch) >= batch_size or made >= mentions:
+            yield batch
             batch = []
-    _handle_some(db, rng, now)
-    db.execute("ANALYZE")
-    db.close()
+
+
+def _copy_seed(db: sqlite_utils.Database, mentions: int, seeded: int, now: datetime) -> None:
+    """Copies of the seed's rows until about ``mentions``: copy k moves every post by
+    k/copies of the 90 days (wrapping round), so the copies spread over the period."""
+    copies = -(-mentions // seeded) - 1
+    span = DAYS * 86400
+    now_ts = int(now.timestamp())
+    posts = db.execute("SELECT max(rowid) FROM posts").fetchone()[0]
+    seed_mentions = db.execute("SELECT max(rowid) FROM mentions").fetchone()[0]
+    # Secondary indexes and the triggers (full text, roll-ups) come off for the copy
+    # and are rebuilt from the rows after it.
+    saved = [
+        (name, sql)
+        for name, sql in db.execute(
+            "SELECT name, sql FROM sqlite_master WHERE type IN ('index', 'trigger')"
+            " AND tbl_name IN ('posts', 'mentions') AND sql IS NOT NULL"
+        )
+    ]
+    with store.transaction(db):
+        for name, sql in saved:
+            kind = "TRIGGER" if sql.upper().startswith("CREATE TRIGGER") else "INDEX"
+            db.execute(f"DROP {kind} {name}")
+        left = mentions - seeded
+        for k in range(1, copies + 1):
+            suffix = f"printf('%06x', {k})"
+            shift = k * span // (copies + 1)
+            moved = (
+                f"strftime('%Y-%m-%dT%H:%M:%SZ', {now_ts} - (({now_ts}"
+                f" - CAST(strftime('%s', {{0}}) AS INTEGER) + {shift}) % {span}), 'unixepoch')"
+            )
+            db.execute(
+                f"""INSERT INTO posts (id, url, canonical_url, external_id, source, source_type,
+                    title, text, author, published, fetched, lang, counters, reach)
+                SELECT substr(id, 1, 10) || {suffix}, url || '?copy={k}',
+                       canonical_url || '?copy={k}', external_id || ':{k}', source,
+                       source_type, title, text, author, {moved.format("published")}, fetched,
+                       lang, counters, reach
+                FROM posts WHERE rowid <= ?""",
+                [posts],
+            )
+            db.execute(
+                f"""INSERT INTO mentions (id, post_id, brand, matched, spans, sentiment,
+                    sentiment_label, sentiment_engine, status, created)
+                SELECT substr(id, 1, 10) || {suffix}, substr(post_id, 1, 10) || {suffix},
+                       brand, matched, spans, sentiment, sentiment_label, sentiment_engine,
+                       status, created
+                FROM mentions WHERE rowid <= ? LIMIT ?""",
+                [seed_mentions, left],
+            )
+            left -= min(left, seeded)
+        for _, sql in saved:
+            if not sql.upper().startswith("CREATE TRIGGER"):
+                db.execute(sql)
+        db.execute("INSERT INTO posts_fts(posts_fts) VALUES ('rebuild')")
+        db.execute("DELETE FROM mention_hours")
+        db.execute("DELETE FROM mention_days")
+        migrations.backfill_rollups(db)
+        for _, sql in saved:
+            if sql.upper().startswith("CREATE TRIGGER"):
+                db.execute(sql)
 
 
 def _flush(db: sqlite_utils.Database, batch: list[store.NewMention], fetched: datetime) -> None:
@@ -166,18 +271,48 @@ def commands(db: sqlite_utils.Database, now: datetime) -> dict[str, Callable[[],
     }
 
 
+WRITE_MENTIONS = 13_000  # a dense 200-feed scan's worth of new mentions
+WRITE_BATCH = 65  # one source's new mentions: one transaction each, as a scan
+
+
+def time_writes(db: sqlite_utils.Database, now: datetime, mentions: int) -> float:
+    """Seconds to write ``mentions`` new, recent mentions through the writer, as a dense
+    scan's new posts; they are deleted again afterwards, so the store stays as built."""
+    written = now + timedelta(seconds=1)  # their fetch time tells them apart
+    batches = list(
+        make_batches(
+            mentions, written, random.Random(SEED + 1), first=10**9, days=1,
+            batch_size=WRITE_BATCH,
+        )
+    )  # fmt: skip
+    started = time.perf_counter()  # the writer alone, not the making of the posts
+    for batch in batches:
+        _flush(db, batch, written)
+    seconds = time.perf_counter() - started
+    with store.transaction(db):
+        stamp = to_iso(written)
+        db.execute("DELETE FROM mentions WHERE created = ?", [stamp])
+        db.execute("DELETE FROM posts WHERE fetched = ?", [stamp])
+        db.execute("DELETE FROM source_runs WHERE at = ?", [stamp])
+    return seconds
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     ap.add_argument("--small", type=int, default=20_000, help="mentions in the small store")
     ap.add_argument("--large", type=int, default=1_000_000, help="mentions in the large store")
     ap.add_argument("--repeat", type=int, default=3, help="timed runs per command (median)")
     ap.add_argument("--keep", type=Path, default=None, help="folder for the databases")
+    ap.add_argument(
+        "--writes", type=int, default=WRITE_MENTIONS, help="mentions written per store (0: skip)"
+    )
     args = ap.parse_args(argv)
     now = datetime.now(UTC).replace(microsecond=0)
     with tempfile.TemporaryDirectory(prefix="store-bench-") as tmp:
         folder = args.keep or Path(tmp)
         folder.mkdir(parents=True, exist_ok=True)
         times: dict[int, dict[str, float]] = {}
+        writes: dict[int, float] = {}
         for size in (args.small, args.large):
             path = folder / f"store-{size}.db"
             if not path.exists():
@@ -188,7 +323,14 @@ def main(argv: list[str] | None = None) -> int:
             count = db.execute("SELECT count(*) FROM mentions").fetchone()[0]
             print(f"store of {count:,} mentions, {path.stat().st_size / 1e6:.0f} MB")
             times[size] = {name: _time(fn, args.repeat) for name, fn in commands(db, now).items()}
+            if args.writes:
+                writes[size] = time_writes(db, now, args.writes)
             db.close()
+        if args.writes:
+            empty = store.open_db(folder / "empty.db")
+            writes[0] = time_writes(empty, now, args.writes)
+            empty.close()
+            (folder / "empty.db").unlink()
     small, large = times[args.small], times[args.large]
     print()
     print(f"{'command':<24}{f'{args.small:,}':>12}{f'{args.large:,}':>12}{'ratio':>8}  verdict")
@@ -199,6 +341,13 @@ def main(argv: list[str] | None = None) -> int:
         ok = large[name] < limit and ratio <= RATIO_TARGET
         verdict = ("PASS" if ok else "FAIL") + f" (< {limit:g}s, ratio <= {RATIO_TARGET:g}x)"
         print(f"{name:<24}{small[name]:>11.3f}s{large[name]:>11.3f}s{ratio:>7.1f}x  {verdict}")
+    if writes:
+        print()
+        print(f"writer: {args.writes:,} new mentions, {WRITE_BATCH} a transaction")
+        for size, seconds in sorted(writes.items()):
+            per = seconds / args.writes * 1e6
+            ratio = seconds / writes[0]
+            print(f"  into {size:>9,}: {seconds:6.2f}s ({per:.0f} us a mention) {ratio:.2f}x")
     return 0
 
 

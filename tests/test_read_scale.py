@@ -15,10 +15,12 @@ from typing import Any
 import pytest
 import sqlite_utils
 
+from mentionwatch import rescore
 from mentionwatch.configure import parse_config
 from mentionwatch.models import Match, RawItem, Sentiment, SourceReport
 from mentionwatch.report.digest import build_digest, make_period
 from mentionwatch.store import db as store
+from mentionwatch.store import migrations
 from mentionwatch.webcare import labels
 from mentionwatch.webcare.inbox import priority
 
@@ -174,3 +176,154 @@ def test_digest_equals_row_by_row(db: sqlite_utils.Database) -> None:
     negative = [r for r in waiting if r["sentiment_label"] == "negative" and r not in late]
     assert [m.id for m in digest.needs_answer] == [r["id"] for r in (late + negative)[:5]]
     assert digest.needs_answer[0].overdue_by is not None
+
+
+def _recount(db: sqlite_utils.Database) -> tuple[dict[Any, Any], dict[Any, Any]]:
+    """The roll-ups as migration 006 would build them now, from the mentions."""
+    at = "COALESCE(p.published, p.fetched)"
+    rows = "FROM mentions m JOIN posts p ON p.id = m.post_id WHERE m.status != 'irrelevant'"
+    hours = {
+        (h, b, lab): (n, round(s, 6), k, reach, low)
+        for h, b, lab, n, s, k, reach, low in db.execute(
+            f"SELECT substr({at}, 1, 13), m.brand, COALESCE(m.sentiment_label, 'neutral'),"
+            f" count(*), total(m.sentiment), count(m.sentiment), max(COALESCE(p.reach, 0)),"
+            f" min(COALESCE(m.sentiment, 0)) {rows} GROUP BY 1, 2, 3"
+        )
+    }
+    days = {
+        (kind, d, b, name): n
+        for kind, d, b, name, n in db.execute(
+            f"SELECT 'source', substr({at}, 1, 10), m.brand, p.source, count(*) {rows}"
+            f" GROUP BY 2, 3, 4 UNION ALL"
+            f" SELECT 'author', substr({at}, 1, 10), m.brand, p.author, count(*) {rows}"
+            f" AND trim(p.author) != '' GROUP BY 2, 3, 4"
+        )
+    }
+    return hours, days
+
+
+def _assert_rollups_right(db: sqlite_utils.Database) -> None:
+    hours, days = _recount(db)
+    stored = {
+        (h, b, lab): (n, round(s, 6), k, reach, low)
+        for h, b, lab, n, s, k, reach, low in db.execute("SELECT * FROM mention_hours")
+    }
+    assert stored.keys() == hours.keys()
+    for key, (n, s, k, reach, low) in hours.items():
+        got = stored[key]
+        assert got[:3] == (n, s, k), key
+        # Bounds: never below the largest reach, never above the lowest score.
+        assert got[3] >= reach
+        assert got[4] <= low
+    assert {
+        (kind, d, b, name): n for kind, d, b, name, n in db.execute("SELECT * FROM mention_days")
+    } == days
+
+
+def test_rollups_equal_a_recount_after_every_kind_of_change(
+    db: sqlite_utils.Database, tmp_path: Path
+) -> None:
+    _assert_rollups_right(db)  # after scans, labels (irrelevant) and status changes
+    ids = [r[0] for r in db.execute("SELECT id FROM mentions ORDER BY id")]
+    with store.transaction(db):
+        for mid in ids[::4][:30]:  # relabelled: irrelevant ones come back, and the reverse
+            labels.set_label(db, mid, "relevant", who="t", at=NOW)
+        for mid in ids[1::7][:30]:
+            labels.set_label(db, mid, "irrelevant", who="t", at=NOW)
+    _assert_rollups_right(db)
+    report = rescore.rescore(db, "vader")  # every score and label may change
+    assert report.changed > 0
+    _assert_rollups_right(db)
+    with store.transaction(db):
+        gone = ids[2::9]
+        marks = ",".join("?" * len(gone))
+        for table, column in (
+            ("labels", "mention_id"),
+            ("mention_events", "mention_id"),
+            ("mentions", "id"),
+        ):
+            db.execute(f"DELETE FROM {table} WHERE {column} IN ({marks})", gone)
+    _assert_rollups_right(db)
+    # A store from before the roll-ups gets them filled by the migration.
+    assert db.execute("SELECT count(*) FROM mention_hours").fetchone()[0] > 0
+
+
+def test_migration_backfills_the_rollups(db: sqlite_utils.Database) -> None:
+    db.execute("DELETE FROM mention_hours")
+    db.execute("DELETE FROM mention_days")
+    migrations.backfill_rollups(db)
+    _assert_rollups_right(db)
+
+
+# An end inside an hour (and a second): every bucket, period and trend boundary then
+# cuts an hour, whose rows the digest reads one by one next to the roll-up's whole hours.
+@pytest.mark.parametrize(
+    "end",
+    [NOW, NOW + timedelta(minutes=17, seconds=23, microseconds=400_000)],
+)
+@pytest.mark.parametrize("since", ["24h", "3d", "10d", "90d"])
+def test_digest_buckets_and_trends_equal_row_by_row(
+    db: sqlite_utils.Database, since: str, end: datetime
+) -> None:
+    cfg = parse_config(CONFIG)
+    period = make_period(since, end=end)
+    canonical = {"acme": "Acme", "globex": "Globex"}
+    rows = [
+        {**r, "brand": canonical.get(r["brand"].casefold())}
+        for r in _rows(db)
+        if r["status"] != "irrelevant" and r["brand"].casefold() in canonical
+    ]
+
+    def ts(r: dict[str, Any]) -> float:
+        return datetime.fromisoformat(r["at"].replace("Z", "+00:00")).timestamp()
+
+    lo, hi = int(period.start.timestamp()), int(period.end.timestamp())
+    digest = build_digest(db, cfg, period, limit=10)
+    size = period.bucket_size.total_seconds()
+    for summary in digest.brands:
+        mine = [r for r in rows if r["brand"] == summary.name and lo <= ts(r) < hi]
+        assert summary.count == len(mine)
+        want = Counter(
+            min(len(summary.volume) - 1, int((ts(r) - period.start.timestamp()) // size))
+            for r in mine
+        )
+        assert [b.count for b in summary.volume] == [want[i] for i in range(len(summary.volume))]
+        prev = int(period.previous_start.timestamp())
+        assert summary.change.previous == sum(
+            1 for r in rows if r["brand"] == summary.name and prev <= ts(r) < lo
+        )
+        sources = Counter(r["source"] for r in mine)
+        assert [(t.name, t.count) for t in summary.top_sources] == sorted(
+            sources.items(), key=lambda kv: (-kv[1], kv[0])
+        )[:5]
+        authors = Counter(r["author"] for r in mine if r["author"].strip())
+        assert [(t.name, t.count) for t in summary.top_authors] == sorted(
+            authors.items(), key=lambda kv: (-kv[1], kv[0])
+        )[:5]
+    seconds = int(period.length.total_seconds())
+    origin = int((period.end - period.length * len(digest.trends[0].points)).timestamp())
+    for trend in digest.trends:
+        for k, point in enumerate(trend.points):
+            mine = [
+                r
+                for r in rows
+                if r["brand"] == trend.name
+                and origin + k * seconds <= ts(r) < min(origin + (k + 1) * seconds, hi)
+            ]
+            assert point.count == len(mine)
+            negative = sum(r["sentiment_label"] == "negative" for r in mine)
+            assert point.negative_share == (round(negative / len(mine), 4) if mine else None)
+
+
+def test_the_sql_ranking_lists_what_the_newest_first_walk_lists(
+    db: sqlite_utils.Database,
+) -> None:
+    cfg = parse_config(CONFIG)
+    end = NOW + timedelta(minutes=5)
+    for since in ("24h", "7d", "16d"):
+        period = make_period(since, end=end)
+        walked = build_digest(db, cfg, period, limit=7)
+        by_sql = build_digest(db, cfg, period, limit=7, walk_budget=1)
+        assert [m.id for m in walked.mentions.items] == [m.id for m in by_sql.mentions.items]
+        assert [m.id for m in walked.needs_answer] == [m.id for m in by_sql.needs_answer]
+        assert walked.needs_answer

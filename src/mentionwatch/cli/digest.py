@@ -176,7 +176,7 @@ def digest(
         if resend:
             _resend(database, email_cfg, target, dry_run=dry_run, output=output, quiet=quiet)
             return
-        carried = delivery.undelivered(database, candidate_ids(database, cfg, brand), target)
+        carried = candidate_ids(database, cfg, brand, target=target)
         if not carried and not send_empty:
             _say(f"no new mentions for {target} since the last digest; nothing sent", quiet)
             return

@@ -33,7 +33,7 @@ import math
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 import sqlite_utils
@@ -43,8 +43,16 @@ from ..config.loader import Config
 from ..config.policy import SEVERITY_RANK
 from ..errors import ConfigError
 from ..store import db as store
+from ..store import rollup
 from ..timeutil import from_iso, parse_duration, parse_when, to_iso
-from ..webcare.inbox import answerable, priority, register_priority, response_target, target_sql
+from ..webcare.inbox import (
+    answerable,
+    priority,
+    priority_by_age,
+    register_priority,
+    response_target,
+    target_sql,
+)
 from ..webcare.policy import flagged_between
 
 BucketUnit = Literal["hour", "day", "week"]
@@ -54,6 +62,7 @@ SourceProblem = Literal["failed", "empty", "not-run", "warning"]
 NEEDS_ANSWER = 5  # how many mentions the "needs an answer" section shows
 POLICY_ITEMS = 5  # mentions listed per policy rule
 WAITING = ("new", "open")  # statuses that still need an answer (inbox.ACTIVE)
+WALK_BUDGET = 50_000  # rows the priority walk reads before SQL ranks the whole period
 TOP = 5  # top sources / most active authors per brand
 EXCERPT_CHARS = 280
 EXCERPT_LEAD = 60  # an excerpt starts at the text's start when the brand is named this early
@@ -285,16 +294,39 @@ class _Brands:
         return self._names.get(stored.casefold())
 
 
-def candidate_ids(db: sqlite_utils.Database, config: Config, brand: str | None = None) -> list[str]:
+def candidate_ids(
+    db: sqlite_utils.Database,
+    config: Config,
+    brand: str | None = None,
+    *,
+    target: str | None = None,
+) -> list[str]:
     """Every countable mention of the shown brands, any age, oldest first: what an
-    e-mail digest may carry (the caller keeps those not yet delivered)."""
+    e-mail digest may carry; given ``target``, only those not yet delivered to it.
+
+    Chosen by SQLite (the shown brands' stored spellings, the delivered table), so
+    only the ids returned reach Python, not every mention of the store."""
     brands = _Brands(config, brand)
     shown = set(brands.shown)
-    rows = db.execute(
-        "SELECT m.id, m.brand FROM mentions m JOIN posts p ON p.id = m.post_id"
-        " WHERE m.status != 'irrelevant' ORDER BY COALESCE(p.published, p.fetched), m.id"
-    ).fetchall()
-    return [mid for mid, b in rows if brands.canonical(b) in shown]
+    # Stored spellings of the shown brands: the hourly roll-up holds every countable one.
+    spellings = [
+        stored
+        for (stored,) in db.execute("SELECT DISTINCT brand FROM mention_hours")
+        if brands.canonical(stored) in shown
+    ]
+    if not spellings:
+        return []
+    marks = ",".join("?" * len(spellings))
+    sql = f"""SELECT m.id FROM mentions m JOIN posts p ON p.id = m.post_id
+              WHERE m.status != 'irrelevant' AND m.brand IN ({marks})"""  # noqa: S608
+    params: list[Any] = list(spellings)
+    if target is not None:
+        sql += (
+            " AND NOT EXISTS (SELECT 1 FROM delivered d WHERE d.mention_id = m.id AND d.target = ?)"
+        )
+        params.append(target)
+    sql += " ORDER BY COALESCE(p.published, p.fetched), m.id"
+    return [r[0] for r in db.execute(sql, params)]
 
 
 def build_digest(
@@ -305,10 +337,11 @@ def build_digest(
     brand: str | None = None,
     listed: Sequence[str] | None = None,
     limit: int = 20,
+    walk_budget: int = WALK_BUDGET,
 ) -> Digest:
     """The digest of ``period``. ``listed``: the ids to list (e-mail: those not yet
     delivered, any age); None lists the period's own mentions. At most ``limit`` are
-    listed, highest priority first."""
+    listed, highest priority first. ``walk_budget``: see ``_Stats.ranked``."""
     brands = _Brands(config, brand)
     # The statistics are GROUP BYs in SQLite over the period (an index on the mention's
     # time finds it): the cost follows the period, never the whole store.
@@ -324,8 +357,7 @@ def build_digest(
 
         if listed is None:
             # Only the rows shown are read: SQLite ranks the period by the same priority.
-            ranked = stats.top(config, limit)
-            needs_answer = stats.needs_answer(config)
+            ranked, needs_answer = stats.ranked(config, limit, budget=walk_budget)
             listing = MentionList(kind="period", total=total, items=tuple(ranked))
         else:
             ranked = _ranked(_rows_by_id(db, brands, listed), period.end, config)
@@ -365,28 +397,26 @@ def trends(
     periods: int = TREND_PERIODS,
 ) -> tuple[BrandTrend, ...]:
     """Per shown brand, the last ``periods`` periods as long as ``period`` (ending with
-    it): volume, share of negative and share of voice, counted by SQLite in one GROUP BY
-    (not one query, nor one Python pass over every mention, per period)."""
+    it): volume, share of negative and share of voice, from the hourly roll-up (and the
+    rows of the few hours a period boundary cuts through)."""
     brands = _Brands(config, brand)
     seconds = max(1, int(period.length.total_seconds()))
     first = period.end - period.length * periods
     origin = int(first.timestamp())
-    rows = db.execute(
-        "SELECT m.brand, (CAST(strftime('%s', COALESCE(p.published, p.fetched)) AS INTEGER)"
-        " - ?) / ? AS k, COUNT(*), SUM(m.sentiment_label = 'negative')"
-        " FROM mentions m JOIN posts p ON p.id = m.post_id"
-        " WHERE m.status != 'irrelevant'"
-        " AND COALESCE(p.published, p.fetched) >= ? AND COALESCE(p.published, p.fetched) < ?"
-        " GROUP BY m.brand, k",
-        [origin, seconds, to_iso(first), to_iso(period.end)],
-    ).fetchall()
+    # Period k is [origin + k * seconds, origin + (k + 1) * seconds), cut at the end.
+    edges = [
+        to_iso(datetime.fromtimestamp(origin + k * seconds, UTC)) or "" for k in range(periods + 1)
+    ]
+    edges[-1] = min(edges[-1], to_iso(period.end) or "")
     counts: Counter[tuple[str, int]] = Counter()
     negatives: Counter[tuple[str, int]] = Counter()
-    for stored, k, n, neg in rows:
-        name = brands.canonical(stored)
-        if name is not None and 0 <= k < periods:
-            counts[name, k] += n
-            negatives[name, k] += neg or 0
+    for k, figures in enumerate(rollup.hour_figures(db, edges)):
+        for (stored, label), n in figures.n.items():
+            name = brands.canonical(stored)
+            if name is not None:
+                counts[name, k] += n
+                if label == "negative":
+                    negatives[name, k] += n
     totals = [sum(counts[name, k] for name in brands.all) for k in range(periods)]
     return tuple(
         BrandTrend(
@@ -407,28 +437,69 @@ def trends(
     )
 
 
-# The period's rows, read once (from covering indexes) into a temporary table that
-# every GROUP BY below reads: one join over the period instead of one per figure.
-_PERIOD = """
-CREATE TEMP TABLE digest_rows AS
-SELECT m.id AS id, m.brand AS brand, m.status AS status,
-       COALESCE(m.sentiment_label, 'neutral') AS label, m.sentiment AS sentiment,
-       p.reach AS reach, p.source AS source, p.author AS author,
-       COALESCE(p.published, p.fetched) AS at
-FROM posts p JOIN mentions m ON m.post_id = p.id
+# The fallback ranking (see _Stats.ranked): the period's rows as table ``c``.
+_PERIOD_ROWS = """
+WITH c AS (
+    SELECT m.id AS id, m.brand AS brand, m.status AS status,
+           COALESCE(m.sentiment_label, 'neutral') AS label, m.sentiment AS sentiment,
+           p.reach AS reach, COALESCE(p.published, p.fetched) AS at
+    FROM posts p JOIN mentions m ON m.post_id = p.id
+    WHERE COALESCE(p.published, p.fetched) >= ? AND COALESCE(p.published, p.fetched) < ?
+      AND m.status != 'irrelevant'
+)
+"""
+# The priority walk: the period's rows newest first (the posts_at index), so it can stop
+# as soon as nothing older can still rank.
+_NEWEST = """
+SELECT m.id, m.brand, m.status, COALESCE(m.sentiment_label, 'neutral'), m.sentiment, p.reach,
+       CAST(strftime('%s', COALESCE(p.published, p.fetched)) AS INTEGER)
+FROM posts p CROSS JOIN mentions m ON m.post_id = p.id
 WHERE COALESCE(p.published, p.fetched) >= ? AND COALESCE(p.published, p.fetched) < ?
   AND m.status != 'irrelevant'
+ORDER BY COALESCE(p.published, p.fetched) DESC
 """
-_PREVIOUS = """
-SELECT m.brand, count(*) FROM posts p JOIN mentions m ON m.post_id = p.id
-WHERE COALESCE(p.published, p.fetched) >= ? AND COALESCE(p.published, p.fetched) < ?
-  AND m.status != 'irrelevant'
-GROUP BY m.brand
-"""
+
+
+@dataclass(slots=True)
+class _Best:
+    """The ``size`` highest-ranked candidates seen so far (key: higher is better)."""
+
+    size: int
+    items: list[tuple[tuple[Any, ...], str]]
+
+    def add(self, key: tuple[Any, ...], mid: str) -> None:
+        self.items.append((key, mid))
+        if len(self.items) >= 4 * self.size + 64:
+            self.trim()
+
+    def trim(self) -> None:
+        self.items.sort(reverse=True)
+        del self.items[self.size :]
+
+    def floor(self) -> tuple[Any, ...] | None:
+        """The key a newcomer must beat, once full."""
+        self.trim()
+        return self.items[-1][0] if len(self.items) >= self.size else None
+
+    def ids(self) -> list[str]:
+        self.trim()
+        return [mid for _, mid in self.items]
+
+
+class _Id(str):
+    """An id that sorts backwards, so that (…, _Id(id)) keys rank ties by id ascending."""
+
+    __slots__ = ()
+
+    def __lt__(self, other: str) -> bool:
+        return str.__gt__(self, other)
+
+    def __gt__(self, other: str) -> bool:
+        return str.__lt__(self, other)
 
 
 class _Stats:
-    """The period's numbers per configured brand, aggregated by SQLite; the stored
+    """The period's numbers per configured brand, from the roll-ups; the stored
     spellings of a brand (any case) are added up under its configured name."""
 
     def __init__(self, db: sqlite_utils.Database, brands: _Brands, period: Period) -> None:
@@ -440,48 +511,38 @@ class _Stats:
         self.counts: Counter[str] = Counter()
         self.previous: Counter[str] = Counter()
         self.labels: dict[str, Counter[str]] = defaultdict(Counter)
-        self.score_sum: Counter[str] = Counter()
+        self.score_sum: dict[str, float] = defaultdict(float)
         self.scored: Counter[str] = Counter()
         self.spellings: set[str] = set()  # stored brand values of the shown brands
-        self._buckets: dict[str, Counter[Any]] | None = None  # per brand: bucket → count
         self._by_cache: dict[str, dict[str, Counter[Any]]] = {}  # column → brand → counts
-        shown = set(brands.shown)
-        # The previous period only gives the change: a count, no rows kept.
-        for stored, n in db.execute(_PREVIOUS, [to_iso(period.previous_start), self.start]):
+        # Volume buckets start at the period's start (the last may be shorter), so every
+        # mention of the period falls in exactly one bucket and the bars add up to the count.
+        size = period.bucket_size
+        self._buckets = max(1, math.ceil(period.length / size))
+        edges = [to_iso(period.previous_start) or "", self.start]
+        edges += [rollup.iso_ceil(period.start + i * size) for i in range(1, self._buckets)]
+        edges.append(self.end)
+        figures = rollup.hour_figures(db, edges)
+        for (stored, _), n in figures[0].n.items():
             name = brands.canonical(stored)
             if name is not None:
                 self.previous[name] += n
-        db.execute("DROP TABLE IF EXISTS temp.digest_rows")
-        db.execute(_PERIOD, [self.start, self.end])
-        rows = self._query(
-            "SELECT brand, label, count(*), total(sentiment), count(sentiment) FROM c GROUP BY 1, 2"
-        )
-        for stored, label, n, score_sum, scored in rows:
-            name = brands.canonical(stored)
-            if name is None:
-                continue
-            if name in shown:
-                self.spellings.add(stored)
-            self.counts[name] += n
-            self.labels[name][label] += n
-            self.score_sum[name] += score_sum
-            self.scored[name] += scored
-
-    def _query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
-        """``sql`` over the period's rows, table ``c``."""
-        head = "WITH c AS (SELECT * FROM temp.digest_rows)\n"
-        return list(self.db.execute(head + sql, params))
+        self._volume_figures = figures[1:]
+        shown = set(brands.shown)
+        for bucket in self._volume_figures:
+            for (stored, label), n in bucket.n.items():
+                name = brands.canonical(stored)
+                if name is None or not n:
+                    continue
+                if name in shown:
+                    self.spellings.add(stored)
+                self.counts[name] += n
+                self.labels[name][label] += n
+                self.score_sum[name] += bucket.score_sum[stored, label]
+                self.scored[name] += bucket.scored[stored, label]
 
     def close(self) -> None:
-        self.db.execute("DROP TABLE IF EXISTS temp.digest_rows")
-
-    def _fold(self, rows: Iterable[tuple[Any, ...]]) -> dict[str, Counter[Any]]:
-        out: dict[str, Counter[Any]] = defaultdict(Counter)
-        for stored, key, n in rows:
-            name = self.brands.canonical(stored)
-            if name is not None:
-                out[name][key] += n
-        return out
+        """Nothing to release (kept for the callers' try/finally)."""
 
     def summary(self, name: str) -> BrandSummary:
         labels = self.labels[name]
@@ -503,35 +564,118 @@ class _Stats:
         )
 
     def _volume(self, name: str) -> tuple[VolumeBucket, ...]:
-        # Buckets start at the period's start (the last may be shorter), so every mention
-        # of the period falls in exactly one bucket and the bars add up to the count.
-        if self._buckets is None:
-            self._buckets = self._fold(
-                self._query(
-                    "SELECT brand, CAST((strftime('%s', at) - ?) / ? AS INTEGER), count(*)"
-                    " FROM c WHERE strftime('%s', at) IS NOT NULL GROUP BY 1, 2",
-                    [self.period.start.timestamp(), self.period.bucket_size.total_seconds()],
-                )
-            )
         size = self.period.bucket_size
-        n = max(1, math.ceil(self.period.length / size))
-        counts = [0] * n
-        for bucket, count in self._buckets[name].items():
-            counts[min(n - 1, max(0, int(bucket)))] += count
-        return tuple(VolumeBucket(self.period.start + i * size, c) for i, c in enumerate(counts))
-
-    def _by(self, column: str) -> dict[str, Counter[Any]]:
-        cache = self._by_cache
-        if column not in cache:
-            where = " WHERE trim(author) != ''" if column == "author" else ""
-            cache[column] = self._fold(
-                self._query(f"SELECT brand, {column}, count(*) FROM c{where} GROUP BY 1, 2")  # noqa: S608
+        return tuple(
+            VolumeBucket(
+                self.period.start + i * size,
+                sum(n for (s, _), n in bucket.n.items() if self.brands.canonical(s) == name),
             )
-        return cache[column]
+            for i, bucket in enumerate(self._volume_figures)
+        )
 
-    def _ranked_rows(
+    def _by(self, kind: str) -> dict[str, Counter[Any]]:
+        if kind not in self._by_cache:
+            out: dict[str, Counter[Any]] = defaultdict(Counter)
+            for (stored, key), n in rollup.day_tally(self.db, kind, self.start, self.end).items():
+                name = self.brands.canonical(stored)
+                if name is not None:
+                    out[name][key] += n
+            self._by_cache[kind] = out
+        return self._by_cache[kind]
+
+    def ranked(
+        self, config: Config, limit: int, *, budget: int = WALK_BUDGET
+    ) -> tuple[list[DigestMention], tuple[DigestMention, ...]]:
+        """The ``limit`` highest-priority mentions of the period, and "needs an answer":
+        overdue mentions still waiting first, then negative ones, each by priority (the
+        first NEEDS_ANSWER).
+
+        Read newest first: freshness halves a day, so once the best found outrank the
+        most any older mention could score (the lowest score and largest reach of the
+        period, from the roll-up), the rest is not read. When ``budget`` rows did not
+        settle a list (few mentions match it), SQL ranks the whole period for it."""
+        top_ids, needs_ids = self._walk(config, limit, budget)
+        if top_ids is None:
+            top_ids = self._ranked_sql(config, "1", "pr DESC, at DESC, id", limit)
+        if needs_ids is None:
+            waiting = ",".join(f"'{s}'" for s in WAITING)
+            needs_ids = self._ranked_sql(
+                config,
+                f"status IN ({waiting}) AND (late OR label = 'negative')",
+                "late DESC, pr DESC, at DESC, id",
+                NEEDS_ANSWER,
+                answerable_only=True,
+            )
+        end = self.period.end
+        top = _ranked(_rows_by_id(self.db, self.brands, top_ids), end, config)
+        needs = _ranked(_rows_by_id(self.db, self.brands, needs_ids), end, config)
+        return top, tuple(sorted(needs, key=lambda m: m.overdue_by is None))
+
+    def _walk(
+        self, config: Config, limit: int, budget: int
+    ) -> tuple[list[str] | None, list[str] | None]:
+        if not self.spellings or limit <= 0:
+            return [], ([] if not self.spellings else None)
+        # The most any mention of the period can score at a given age.
+        edge = rollup.bounds(self.db, self.start, self.end)
+        peak = max(0.25, 1.0 - min(edge.min_sentiment, 0.0)) * (
+            1.0 + math.log10(1 + max(0, edge.max_reach))
+        )
+        end_ts = self.period.end.timestamp()
+        targets: dict[tuple[str, str], float | None] = {}
+        top = _Best(limit, [])
+        late = _Best(NEEDS_ANSWER, [])  # overdue and waiting
+        negative = _Best(NEEDS_ANSWER, [])  # waiting, negative, not overdue
+        # Older rows can still turn out overdue while some waiting (brand, label) has a
+        # target; without any, only negative ones compete for "needs an answer".
+        any_target = False
+        ours = {s for s in self.spellings if answerable(config, s)}
+        for s in ours:
+            for label in ("positive", "neutral", "negative", "unscored"):
+                t = response_target(config, s, label)
+                targets[s, label] = t.total_seconds() if t is not None else None
+                any_target = any_target or t is not None
+        top_done = needs_done = False
+        cursor = self.db.execute(_NEWEST, [self.start, self.end])
+        seen = 0
+        while not (top_done and needs_done) and seen < budget:
+            rows = cursor.fetchmany(500)
+            if not rows:
+                top_done = needs_done = True
+                break
+            for mid, stored, status, label, sentiment, reach, ts in rows:
+                if stored not in self.spellings:
+                    continue
+                seen += 1
+                age = (end_ts - ts) / 3600
+                pr = priority_by_age(sentiment, reach, age)
+                key = (pr, ts, _Id(mid))
+                top.add(key, mid)
+                if stored in ours and status in WAITING:
+                    target = targets.get((stored, label))
+                    if target is not None and end_ts - ts > target:
+                        late.add(key, mid)
+                    elif label == "negative":
+                        negative.add(key, mid)
+            # Nothing older than the last row read can score above this (the 1e-4:
+            # priorities are rounded to four places).
+            ceiling = peak * math.pow(0.5, max(0.0, age) / 24) + 1e-4
+            floor = top.floor()
+            top_done = top_done or (floor is not None and floor[0] > ceiling)
+            late_floor = late.floor()
+            if late_floor is not None and late_floor[0] > ceiling:
+                needs_done = True  # overdue ones fill the list and no older one beats them
+            elif not any_target and late_floor is None:
+                neg_floor = negative.floor()
+                needs_done = neg_floor is not None and neg_floor[0] > ceiling
+        cursor.close()
+        if needs_done:
+            needs = late.ids() + negative.ids()
+        return (top.ids() if top_done else None), (needs[:NEEDS_ANSWER] if needs_done else None)
+
+    def _ranked_sql(
         self, config: Config, where: str, order: str, limit: int, *, answerable_only: bool = False
-    ) -> list[dict[str, Any]]:
+    ) -> list[str]:
         spellings = sorted(
             s for s in self.spellings if not answerable_only or answerable(config, s)
         )
@@ -551,28 +695,8 @@ class _Stats:
             )
             SELECT id FROM r WHERE {where} ORDER BY {order} LIMIT ?
         """  # noqa: S608 -- our own constants only; values are bound
-        params = [now, *WAITING, now, *target_params, *spellings, limit]
-        ids = [r[0] for r in self._query(sql, params)]
-        return _rows_by_id(self.db, self.brands, ids)
-
-    def top(self, config: Config, limit: int) -> list[DigestMention]:
-        rows = self._ranked_rows(config, "1", "pr DESC, at DESC, id", limit)
-        return _ranked(rows, self.period.end, config)
-
-    def needs_answer(self, config: Config) -> tuple[DigestMention, ...]:
-        """Overdue mentions first, then negative ones, each by priority: the first
-        NEEDS_ANSWER of what is still waiting."""
-        waiting = ",".join(f"'{s}'" for s in WAITING)
-        rows = self._ranked_rows(
-            config,
-            f"status IN ({waiting}) AND (late OR label = 'negative')",
-            "late DESC, pr DESC, at DESC, id",
-            NEEDS_ANSWER,
-            # Competitors and topics are counted but are not ours to answer.
-            answerable_only=True,
-        )
-        ranked = _ranked(rows, self.period.end, config)
-        return tuple(sorted(ranked, key=lambda m: m.overdue_by is None))
+        params = [self.start, self.end, now, *WAITING, now, *target_params, *spellings, limit]
+        return [r[0] for r in self.db.execute(_PERIOD_ROWS + sql, params)]
 
 
 def _top_counts(counts: Counter[Any]) -> tuple[Tally, ...]:

@@ -262,10 +262,161 @@ def m005_undated_claims_warnings(db: sqlite_utils.Database) -> None:
     db.execute("ALTER TABLE sources ADD COLUMN last_warnings TEXT")  # JSON list of strings
 
 
+# What a mention adds to the roll-ups (sign +1) or takes away (-1), as trigger statements
+# over NEW or OLD. A mention labelled irrelevant is in no figure, so it is not counted.
+def _rollup_change(row: str, sign: int) -> str:
+    at = "COALESCE(p.published, p.fetched)"
+    post = f"FROM posts p WHERE p.id = {row}.post_id"
+    sql = f"""
+        INSERT INTO mention_hours (hour, brand, label, n, score_sum, scored, max_reach,
+                                   min_sentiment)
+        SELECT substr({at}, 1, 13), {row}.brand, COALESCE({row}.sentiment_label, 'neutral'),
+               {sign}, {sign} * COALESCE({row}.sentiment, 0),
+               {sign} * ({row}.sentiment IS NOT NULL),
+               COALESCE(p.reach, 0), COALESCE({row}.sentiment, 0) {post}
+        ON CONFLICT DO UPDATE SET n = n + excluded.n, score_sum = score_sum + excluded.score_sum,
+            scored = scored + excluded.scored,
+            max_reach = max(max_reach, excluded.max_reach),
+            min_sentiment = min(min_sentiment, excluded.min_sentiment);
+        INSERT INTO mention_days (kind, day, brand, name, n)
+        SELECT 'source', substr({at}, 1, 10), {row}.brand, p.source, {sign} {post}
+        ON CONFLICT DO UPDATE SET n = n + excluded.n;
+        INSERT INTO mention_days (kind, day, brand, name, n)
+        SELECT 'author', substr({at}, 1, 10), {row}.brand, p.author, {sign}
+        {post} AND trim(p.author) != ''
+        ON CONFLICT DO UPDATE SET n = n + excluded.n;
+    """  # noqa: S608 -- our own constants only
+    if sign < 0:  # a figure that fell to nothing leaves no row (top lists skip it)
+        # Scalar subqueries, so each DELETE seeks its one primary key.
+        value = f"(SELECT {{}} {post})"
+        sql += f"""
+        DELETE FROM mention_hours WHERE n = 0 AND hour = {value.format(f"substr({at}, 1, 13)")}
+            AND brand = {row}.brand AND label = COALESCE({row}.sentiment_label, 'neutral');
+        DELETE FROM mention_days WHERE n = 0 AND kind = 'source'
+            AND day = {value.format(f"substr({at}, 1, 10)")} AND brand = {row}.brand
+            AND name = {value.format("p.source")};
+        DELETE FROM mention_days WHERE n = 0 AND kind = 'author'
+            AND day = {value.format(f"substr({at}, 1, 10)")} AND brand = {row}.brand
+            AND name = {value.format("p.author")};
+        """  # noqa: S608
+    return sql
+
+
+# An update changes a roll-up only when it moves the mention in or out of the counted
+# set or changes what it is counted under; a status change new -> open does not.
+_ROLLUP_MOVED = """(
+    ((old.status = 'irrelevant') IS NOT (new.status = 'irrelevant'))
+    OR old.brand IS NOT new.brand OR old.post_id IS NOT new.post_id
+    OR old.sentiment_label IS NOT new.sentiment_label OR old.sentiment IS NOT new.sentiment
+)"""
+
+
+def m006_rollups(db: sqlite_utils.Database) -> None:
+    """Per-hour and per-day counts of the countable mentions, kept by triggers, so the
+    digest's figures over a month read a few thousand roll-up rows, not every mention.
+
+    ``mention_hours``: per UTC hour of the mention's time (``COALESCE(published,
+    fetched)``), brand and sentiment label: count, sum and count of scores (the digest's
+    counts, sentiment split and average, volume, trends, share of voice), and bounds the
+    digest's priority walk stops on (the largest reach and lowest score ever counted in
+    the hour: upper bounds, never lowered, so a deletion cannot make them wrong).
+    ``mention_days``: per UTC day, brand and source or author: the top lists.
+
+    Triggers rather than upserts in the writer: every path that changes a mention (a
+    scan, a label, a status, a rescore, a deletion) keeps the figures right by itself,
+    in its own transaction, and no future writer can forget to. Posts' time, source and
+    author are never updated once written, so only mentions need triggers."""
+    db.execute(
+        """
+        CREATE TABLE mention_hours (
+            hour TEXT NOT NULL,           -- 'YYYY-MM-DDTHH' (UTC) of the mention's time
+            brand TEXT NOT NULL,          -- as stored (any case)
+            label TEXT NOT NULL,          -- COALESCE(sentiment_label, 'neutral')
+            n INTEGER NOT NULL,
+            score_sum REAL NOT NULL,
+            scored INTEGER NOT NULL,      -- mentions with a score
+            max_reach INTEGER NOT NULL,   -- bound: no counted mention had a larger reach
+            min_sentiment REAL NOT NULL,  -- bound: nor a lower score
+            PRIMARY KEY (hour, brand, label)
+        ) WITHOUT ROWID
+        """
+    )
+    db.execute(
+        """
+        CREATE TABLE mention_days (
+            kind TEXT NOT NULL,           -- source | author
+            day TEXT NOT NULL,            -- 'YYYY-MM-DD' (UTC) of the mention's time
+            brand TEXT NOT NULL,
+            name TEXT NOT NULL,
+            n INTEGER NOT NULL,
+            PRIMARY KEY (kind, day, brand, name)
+        ) WITHOUT ROWID
+        """
+    )
+    backfill_rollups(db)
+    for trigger in rollup_triggers():
+        db.execute(trigger)
+
+
+def rollup_triggers() -> list[str]:
+    """The triggers that keep the roll-ups (also used by tools that bulk-load a store
+    with them dropped, then call :func:`backfill_rollups`)."""
+    return [
+        f"""CREATE TRIGGER mentions_rollup_ai AFTER INSERT ON mentions
+            WHEN new.status != 'irrelevant' BEGIN {_rollup_change("new", 1)} END""",
+        f"""CREATE TRIGGER mentions_rollup_ad AFTER DELETE ON mentions
+            WHEN old.status != 'irrelevant' BEGIN {_rollup_change("old", -1)} END""",
+        f"""CREATE TRIGGER mentions_rollup_au_old
+            AFTER UPDATE OF status, brand, post_id, sentiment_label, sentiment ON mentions
+            WHEN old.status != 'irrelevant' AND {_ROLLUP_MOVED}
+            BEGIN {_rollup_change("old", -1)} END""",
+        f"""CREATE TRIGGER mentions_rollup_au_new
+            AFTER UPDATE OF status, brand, post_id, sentiment_label, sentiment ON mentions
+            WHEN new.status != 'irrelevant' AND {_ROLLUP_MOVED}
+            BEGIN {_rollup_change("new", 1)} END""",
+    ]
+
+
+def backfill_rollups(db: sqlite_utils.Database) -> None:
+    """Fill empty roll-up tables from the mentions (one GROUP BY each)."""
+    rows = """FROM mentions m JOIN posts p ON p.id = m.post_id
+              WHERE m.status != 'irrelevant'"""
+    at = "COALESCE(p.published, p.fetched)"
+    db.execute(
+        f"""INSERT INTO mention_hours
+            SELECT substr({at}, 1, 13), m.brand, COALESCE(m.sentiment_label, 'neutral'),
+                   count(*), total(m.sentiment), count(m.sentiment),
+                   max(COALESCE(p.reach, 0)), min(COALESCE(m.sentiment, 0))
+            {rows} GROUP BY 1, 2, 3"""
+    )
+    db.execute(
+        f"""INSERT INTO mention_days
+            SELECT 'source', substr({at}, 1, 10), m.brand, p.source, count(*)
+            {rows} GROUP BY 2, 3, 4"""
+    )
+    db.execute(
+        f"""INSERT INTO mention_days
+            SELECT 'author', substr({at}, 1, 10), m.brand, p.author, count(*)
+            {rows} AND trim(p.author) != '' GROUP BY 2, 3, 4"""
+    )
+
+
+def m007_drop_shadowed_indexes(db: sqlite_utils.Database) -> None:
+    """Drop the indexes another one starts with: every read they served is served as
+    well by the longer one (EXPLAIN QUERY PLAN picks it), and each costs every insert a
+    write. mentions_post was the dearest: keyed by a post's hash, each insert lands on a
+    random page. (mentions_post_cover, mentions_brand_matched and mentions_status_brand
+    begin with the same columns.)"""
+    for name in ("mentions_post", "mentions_brand", "mentions_status"):
+        db.execute(f"DROP INDEX IF EXISTS {name}")
+
+
 MIGRATIONS: list[Migration] = [
     ("001_initial", m001_initial),
     ("002_history_and_delivery", m002_history_and_delivery),
     ("003_labels_inbox_flags", m003_labels_inbox_flags),
     ("004_read_indexes", m004_read_indexes),
     ("005_undated_claims_warnings", m005_undated_claims_warnings),
+    ("006_rollups", m006_rollups),
+    ("007_drop_shadowed_indexes", m007_drop_shadowed_indexes),
 ]

@@ -1,0 +1,167 @@
+"""Exact counts of countable mentions (status not ``irrelevant``) over time ranges, read
+from the roll-ups (migration 006) for the whole hours and days in a range and from the
+mentions themselves only for the parts of hours and days a range cuts through.
+
+Times are the stored ISO strings ``YYYY-MM-DDTHH:MM:SSZ`` (UTC), so ranges compare as
+text; a mention's time is ``COALESCE(published, fetched)`` of its post, as everywhere.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_right
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from itertools import pairwise
+
+import sqlite_utils
+
+from ..timeutil import from_iso, to_iso
+
+AT = "COALESCE(p.published, p.fetched)"
+_RAW = f"""
+FROM posts p JOIN mentions m ON m.post_id = p.id
+WHERE {AT} >= ? AND {AT} < ? AND m.status != 'irrelevant'
+"""
+
+
+@dataclass(slots=True)
+class Figures:
+    """Per (stored brand, label): mentions, sum of scores, mentions with a score."""
+
+    n: Counter[tuple[str, str]] = field(default_factory=Counter)
+    score_sum: dict[tuple[str, str], float] = field(default_factory=dict)
+    scored: Counter[tuple[str, str]] = field(default_factory=Counter)
+
+    def add(self, brand: str, label: str, n: int, score_sum: float, scored: int) -> None:
+        key = (brand, label)
+        self.n[key] += n
+        self.score_sum[key] = self.score_sum.get(key, 0.0) + score_sum
+        self.scored[key] += scored
+
+
+def _hour_start(hour: str) -> str:
+    return hour + ":00:00Z"
+
+
+def _shift(iso: str, delta: timedelta) -> str:
+    moved = from_iso(iso)
+    assert moved is not None  # our own ISO strings
+    return to_iso(moved + delta) or ""
+
+
+def hour_figures(db: sqlite_utils.Database, edges: Sequence[str]) -> list[Figures]:
+    """Figures of each range [edges[i], edges[i + 1]) (ISO strings, ascending)."""
+    out = [Figures() for _ in edges[1:]]
+    if len(edges) < 2:
+        return out
+    lo, hi = edges[0], edges[-1]
+    # Hours an edge falls inside of are read row by row; every other hour lies in one
+    # range whole, and its roll-up row counts for it.
+    split = sorted({e[:13] for e in edges if e[13:] != ":00:00Z"})
+    for i, (a, b) in enumerate(pairwise(edges)):
+        # The whole hours of [a, b): from a's hour (the next one when a cuts it) up to
+        # b's hour (which b either starts or cuts), summed by SQLite over the key range.
+        first = a[:13] if a[13:] == ":00:00Z" else _shift(a, timedelta(hours=1))[:13]
+        for brand, label, n, score_sum, scored in db.execute(
+            "SELECT brand, label, sum(n), sum(score_sum), sum(scored) FROM mention_hours"
+            " WHERE hour >= ? AND hour < ? GROUP BY 1, 2",
+            [first, b[:13]],
+        ):
+            out[i].add(brand, label, n, score_sum, scored)
+    for hour in split:
+        a = max(lo, _hour_start(hour))
+        b = min(hi, _shift(_hour_start(hour), timedelta(hours=1)))
+        for at, brand, label, sentiment in db.execute(
+            f"SELECT {AT}, m.brand, COALESCE(m.sentiment_label, 'neutral'), m.sentiment" + _RAW,
+            [a, b],
+        ):
+            i = bisect_right(edges, at) - 1
+            if 0 <= i < len(out):
+                scored = sentiment is not None
+                out[i].add(brand, label, 1, sentiment if scored else 0.0, int(scored))
+    return out
+
+
+def _raw_tally(db: sqlite_utils.Database, kind: str, a: str, b: str) -> Counter[tuple[str, str]]:
+    column = "p.source" if kind == "source" else "p.author"
+    extra = " AND trim(p.author) != ''" if kind == "author" else ""
+    rows = db.execute(
+        f"SELECT m.brand, {column}, count(*) {_RAW}{extra} GROUP BY 1, 2",
+        [a, b],
+    )
+    return Counter({(brand, name): n for brand, name, n in rows})
+
+
+def _day_tally(
+    db: sqlite_utils.Database, kind: str, first: str, last: str
+) -> Counter[tuple[str, str]]:
+    """Roll-up counts of the days ``first`` ≤ day < ``last`` ('YYYY-MM-DD')."""
+    rows = db.execute(
+        "SELECT brand, name, sum(n) FROM mention_days WHERE kind = ? AND day >= ? AND day < ?"
+        " GROUP BY 1, 2",
+        [kind, first, last],
+    )
+    return Counter({(brand, name): n for brand, name, n in rows})
+
+
+def day_tally(db: sqlite_utils.Database, kind: str, lo: str, hi: str) -> Counter[tuple[str, str]]:
+    """Mentions per (stored brand, source or author) in [lo, hi); ``kind``: source | author
+    (blank authors are not counted)."""
+    if lo[:10] == hi[:10]:
+        return _raw_tally(db, kind, lo, hi)
+    first_day = lo[:10] if lo[10:] == "T00:00:00Z" else _shift(lo, timedelta(days=1))[:10]
+    total = _day_tally(db, kind, first_day, hi[:10])
+    # A day the range cuts through: the part inside read row by row, or, when the part
+    # outside is the shorter one (the end's day usually: the future holds nothing),
+    # the whole day's roll-up less the part outside.
+    cut: list[tuple[str, str, str, str]] = []  # (inside from, to, outside from, to)
+    if lo[10:] != "T00:00:00Z":
+        day = lo[:10] + "T00:00:00Z"
+        cut.append((lo, first_day + "T00:00:00Z", day, lo))
+    if hi[10:] != "T00:00:00Z":
+        day = hi[:10] + "T00:00:00Z"
+        cut.append((day, hi, hi, _shift(day, timedelta(days=1))))
+    for a, b, out_a, out_b in cut:
+        if _seconds(a, b) <= _seconds(out_a, out_b):
+            total.update(_raw_tally(db, kind, a, b))
+        else:
+            whole = _day_tally(
+                db, kind, a[:10], _shift(a[:10] + "T00:00:00Z", timedelta(days=1))[:10]
+            )
+            whole.subtract(_raw_tally(db, kind, out_a, out_b))
+            total.update(whole)
+    return +total
+
+
+def _seconds(a: str, b: str) -> float:
+    start, end = from_iso(a), from_iso(b)
+    assert start is not None
+    assert end is not None
+    return (end - start).total_seconds()
+
+
+@dataclass(frozen=True, slots=True)
+class Bounds:
+    """No countable mention in the range had a larger reach or a lower score."""
+
+    max_reach: int
+    min_sentiment: float
+
+
+def bounds(db: sqlite_utils.Database, lo: str, hi: str) -> Bounds:
+    row = db.execute(
+        "SELECT max(max_reach), min(min_sentiment) FROM mention_hours"
+        " WHERE hour >= ? AND hour <= ?",
+        [lo[:13], hi[:13]],
+    ).fetchone()
+    return Bounds(int(row[0] or 0), float(row[1] if row[1] is not None else 0.0))
+
+
+def iso_ceil(dt: datetime) -> str:
+    """``dt`` as a stored ISO string, rounded up to the whole second: a stored time
+    (whole seconds) is at or after ``dt`` exactly when it is at or after this."""
+    if dt.microsecond:
+        dt = dt.replace(microsecond=0) + timedelta(seconds=1)
+    return to_iso(dt) or ""
