@@ -3,8 +3,9 @@
 
 When it runs, and why this way:
 
-* The scan (pipeline.py) flags a source's NEW mentions right after storing them, in a
-  transaction of its own: ``store.save_source_run`` offers no hook inside its transaction.
+* The scan (pipeline.py) flags the NEW mentions of each group of sources right after
+  storing them, in a transaction of its own: ``store.save_source_runs`` offers no hook
+  inside its transaction.
   A crash between the two commits would leave those mentions unflagged for good (the next
   scan sees them as known), so each scan first catches up (:func:`catch_up`): mentions
   created after the last *completed* scan finished are exactly those of a scan that never
