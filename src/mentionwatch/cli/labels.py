@@ -246,7 +246,9 @@ def precision(
     ] = None,
     fmt: Annotated[
         PrecisionFormat | None,
-        typer.Option("--format", "-f", help="table (people) or json.", show_default=False),
+        typer.Option(
+            "--format", "-f", metavar="FORMAT", help="table (people) or json.", show_default=False
+        ),
     ] = None,
     config: ConfigOpt = None,
     db: DbOpt = None,
