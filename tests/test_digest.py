@@ -20,7 +20,7 @@ from mentionwatch.cli import app
 from mentionwatch.configure import parse_config
 from mentionwatch.models import Match, RawItem, Sentiment, SourceReport, SourceState, Span
 from mentionwatch.report.digest import build_digest, make_period
-from mentionwatch.report.render import md_text, render_html, render_markdown, sparkline
+from mentionwatch.report.render import md_text, render_html, render_markdown, render_text, sparkline
 from mentionwatch.store import db as store
 from mentionwatch.webcare.inbox import priority
 
@@ -519,7 +519,7 @@ def test_written_for_people_not_engineers(tmp_path: Path) -> None:
     page = render_html(digest)
     for rendered in (text, page):
         assert "priority" not in rendered  # no internal scores
-        assert "reach 1.2k" in rendered
+        assert "1.2k points" in rendered
     # "Needs an answer" is not repeated in the list that follows it.
     listed = text.split("## Mentions in the period")[1]
     for m in digest.needs_answer:
@@ -586,3 +586,54 @@ def test_excerpt_starts_near_the_brand_and_highlights_it(tmp_path: Path) -> None
     assert listed.excerpt[start:end] == "Acme"
     page = render_html(_digest_obj(tmp_path))
     assert "<b>Acme</b> &lt;b&gt;support&lt;/b&gt;" in page  # bold brand, inert markup
+
+
+def test_why_it_needs_an_answer_in_words(
+    tmp_path: Path, write_config: Callable[[str], Path]
+) -> None:
+    """The reason line reads "negative, 12k followers, waiting 6 h": the tone, the
+    audience under the name the source gives it, and the wait; past a response target,
+    by how much. The plain list of the period says no wait."""
+    write_config(config_text())
+    db = store.open_db(tmp_path / "m.db")
+    posts = [
+        ("m1", "Acme lost my parcel", -0.7, NOW - timedelta(hours=6),
+         (("followers", 12_000), ("likes", 3))),
+        ("m2", "Acme is fine", 0.5, NOW - timedelta(hours=3), (("points", 1),)),
+    ]  # fmt: skip
+    for key, title, score, at, counters in posts:
+        item = RawItem(key, f"https://m.example/{key}", title, title, "zed", at, counters=counters)
+        store.save_source_run(
+            db,
+            source="mast",
+            source_type="mastodon",
+            mentions=[
+                store.NewMention(
+                    store.post_key("mast", item),
+                    item,
+                    Match("Acme", ("Acme",), (Span(0, 4, "Acme"),)),
+                    Sentiment(score, _label(score), "test"),
+                )
+            ],
+            state=SourceState(),
+            report=SourceReport("mast", "mastodon", "ok", items=1),
+            fetched=at,
+        )
+    db.close()
+    cfg = parse_config(config_text(), path=tmp_path / "mentionwatch.yaml")
+    with store.open_db(tmp_path / "m.db") as database:
+        d = build_digest(database, cfg, make_period("24h", end=NOW))
+    text, md, page = render_text(d), render_markdown(d), render_html(d)
+    for rendered in (text, md, page):
+        assert "negative, 12k followers, waiting 6 h · mast · by zed" in rendered
+        assert "positive, 1 point · mast" in rendered  # one point; no wait: not to answer
+        assert "waiting 3 h" not in rendered
+    assert [m.waiting for m in d.needs_answer] == [timedelta(hours=6)]
+
+    overdue = parse_config(
+        config_text().replace("[Acme]}", "[Acme], respond_within: 4h}"),
+        path=tmp_path / "mentionwatch.yaml",
+    )
+    with store.open_db(tmp_path / "m.db") as database:
+        late = build_digest(database, overdue, make_period("24h", end=NOW))
+    assert "negative, 12k followers, waiting 6 h (2 h past its target)" in render_text(late)

@@ -29,6 +29,7 @@ top ones by priority.
 
 from __future__ import annotations
 
+import json
 import math
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
@@ -158,9 +159,12 @@ class DigestMention:
     priority: float
     status: str = "new"
     overdue_by: timedelta | None = None  # past its response-time target by this much
+    # How long it has been waiting for an answer (ours to answer, status new or open).
+    waiting: timedelta | None = None
     # Where the brand is named in ``excerpt``: [start, end) pairs, for highlighting.
     highlights: tuple[tuple[int, int], ...] = ()
     undated: bool = False  # the source gave no date: ``at`` is when it was fetched
+    reach_unit: str = ""  # what ``reach`` counts, as the source names it: followers, points
 
 
 @dataclass(frozen=True, slots=True)
@@ -261,7 +265,7 @@ def _minutes(dt: datetime) -> str:
 
 _SELECT = """
 SELECT m.id, m.brand, m.status, m.sentiment, m.sentiment_label, p.source, p.url, p.title,
-       substr(p.text, 1, 2000) AS text, p.author, p.reach,
+       substr(p.text, 1, 2000) AS text, p.author, p.reach, p.counters,
        COALESCE(p.published, p.fetched) AS at, p.published IS NULL AS undated
 FROM mentions m JOIN posts p ON p.id = m.post_id
 WHERE m.status != 'irrelevant'
@@ -677,6 +681,9 @@ def _mention(
     late = now - at - target if target is not None else None
     if late is not None and (late <= timedelta(0) or r["status"] not in WAITING):
         late = None
+    waiting = None
+    if r["status"] in WAITING and not r.get("undated") and answerable(config, r["brand"]):
+        waiting = max(timedelta(0), now - at)
     text = " ".join((r["text"] or "").split())
     excerpt, marks = _excerpt(text, r["brand"], matcher or compile_brands(config.brands))
     return DigestMention(
@@ -694,9 +701,23 @@ def _mention(
         priority=priority(r["sentiment"], r["reach"], at, now),
         status=r["status"],
         overdue_by=late,
+        waiting=waiting,
         highlights=marks,
         undated=bool(r.get("undated")),
+        reach_unit=_reach_unit(r.get("counters"), r["reach"]),
     )
+
+
+def _reach_unit(counters: str | None, reach: int | None) -> str:
+    """The name of the counter ``reach`` was taken from (the largest one)."""
+    if not counters or reach is None:
+        return ""
+    try:
+        named = json.loads(counters)
+    except ValueError:
+        return ""
+    names = [k for k, v in named.items() if v == reach] if isinstance(named, dict) else []
+    return str(names[0]) if names else ""
 
 
 def source_health(
