@@ -34,7 +34,7 @@ import math
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 import sqlite_utils
@@ -88,6 +88,19 @@ class Period:
     @property
     def bucket_size(self) -> timedelta:
         return _BUCKET_SIZES[self.bucket]
+
+    @property
+    def bucket_origin(self) -> datetime:
+        """Where the first volume bucket starts: the period's start rounded down to the
+        whole hour, to midnight UTC, or to Monday's midnight, so that bars read as clock
+        hours and calendar days (the first and last bar may cover part of theirs)."""
+        start = self.start.astimezone(UTC)
+        origin = start.replace(minute=0, second=0, microsecond=0)
+        if self.bucket != "hour":
+            origin = origin.replace(hour=0)
+        if self.bucket == "week":
+            origin -= timedelta(days=origin.weekday())
+        return origin
 
 
 @dataclass(frozen=True, slots=True)
@@ -507,22 +520,23 @@ class _Stats:
         )
 
     def _volume(self, name: str) -> tuple[VolumeBucket, ...]:
-        # Buckets start at the period's start (the last may be shorter), so every mention
-        # of the period falls in exactly one bucket and the bars add up to the count.
+        # Buckets are whole clock hours / days from bucket_origin; only the period's
+        # mentions are counted, each in exactly one bucket: the bars add up to the count.
+        origin = self.period.bucket_origin
         if self._buckets is None:
             self._buckets = self._fold(
                 self._query(
                     "SELECT brand, CAST((strftime('%s', at) - ?) / ? AS INTEGER), count(*)"
                     " FROM c WHERE strftime('%s', at) IS NOT NULL GROUP BY 1, 2",
-                    [self.period.start.timestamp(), self.period.bucket_size.total_seconds()],
+                    [origin.timestamp(), self.period.bucket_size.total_seconds()],
                 )
             )
         size = self.period.bucket_size
-        n = max(1, math.ceil(self.period.length / size))
+        n = max(1, math.ceil((self.period.end - origin) / size))
         counts = [0] * n
         for bucket, count in self._buckets[name].items():
             counts[min(n - 1, max(0, int(bucket)))] += count
-        return tuple(VolumeBucket(self.period.start + i * size, c) for i, c in enumerate(counts))
+        return tuple(VolumeBucket(origin + i * size, c) for i, c in enumerate(counts))
 
     def _by(self, column: str) -> dict[str, Counter[Any]]:
         cache = self._by_cache
