@@ -45,6 +45,11 @@ def _table(args: list[str], columns: int) -> list[str]:
     lines = result.stdout.splitlines()
     assert lines
     assert max(len(line) for line in lines) <= columns
+    # Fitted, not cropped: a table wider than the terminal is cut at its edge by the
+    # console, which the length check above cannot see; a boxed row then loses its border.
+    for line in lines:
+        if line.startswith(("│", "┃")):
+            assert line.endswith(("│", "┃")), line
     return lines
 
 
