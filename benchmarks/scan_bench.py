@@ -5,7 +5,8 @@ mention a brand, others carry look-alike decoys such as ``Acmeville``, ``acme.co
 ``Globexx``), serves them from 127.0.0.1 in a separate process (ThreadingHTTPServer with
 ETags, so a repeated request with ``If-None-Match`` gets a 304), and times in one run:
 
-* a full scan through the library API (``pipeline.scan``, concurrency 16, VADER);
+* a full scan through the library API (``pipeline.scan``, concurrency 16, the default
+  sentiment engine, or ``--engine``);
 * a re-scan of the same database (every source should answer 304 Not Modified);
 * the straightforward script: a sequential loop of ``feedparser.parse(url)``, a regex per
   keyword, ``TextBlob`` polarity per hit and one ``sqlite-utils`` upsert per mention; run
@@ -26,6 +27,9 @@ times ``mentionwatch.sources.feeds.parse_feed`` against ``feedparser.parse`` ove
     python benchmarks/scan_bench.py --repeat 3    # medians of 3 runs each (noisy machines)
     python benchmarks/scan_bench.py --naive-once  # reuse the naive figure for its re-run
     python benchmarks/scan_bench.py --dense --feeds 200   # every post a mention
+    python benchmarks/scan_bench.py --dense --feeds 5000 --items 10 --skip-naive --cli
+        # also the real `mentionwatch scan` command in a process of its own: its time
+        # and the peak memory of that process and of each scoring worker (target <= 200 MB)
 
 The exit status is always 0: this is a report; missed targets are printed as FAIL lines.
 """
@@ -44,6 +48,7 @@ import random
 import re
 import shutil
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -296,8 +301,10 @@ class ScanFigures:
     errors: tuple[str, ...]
 
 
-def _config_yaml(urls: Sequence[str]) -> str:
-    lines = ["settings:", "  concurrency: 16", "  sentiment: vader", "brands:"]
+def _config_yaml(urls: Sequence[str], engine: str | None = None) -> str:
+    lines = ["settings:", "  concurrency: 16"]
+    lines += [f"  sentiment: {engine}"] if engine else []
+    lines.append("brands:")
     for brand, keywords in BRANDS.items():
         quoted = ", ".join(f'"{k}"' for k in keywords)
         lines += [f"  - name: {brand}", f"    keywords: [{quoted}]"]
@@ -318,6 +325,59 @@ def run_scan(cfg: Config, db: sqlite_utils.Database) -> ScanFigures:
         new_mentions=len(report.new_mention_ids),
         errors=tuple(f"{s.name}: {s.error}" for s in report.sources if s.status == "error"),
     )
+
+
+@dataclass(frozen=True, slots=True)
+class CliFigures:
+    seconds: float
+    code: int
+    peak_mb: float
+    worker_peaks_mb: tuple[float, ...]
+
+
+def _high_water_mb(pid: int) -> float | None:
+    """VmHWM (peak resident set) of a live process, from /proc (Linux)."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return None
+    for line in status.splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return None
+
+
+def _children(pid: int) -> list[int]:
+    found: list[int] = []
+    for task in Path(f"/proc/{pid}/task").glob("*/children"):
+        try:
+            found += [int(c) for c in task.read_text().split()]
+        except OSError:
+            continue
+    return found
+
+
+def cli_scan(config_yaml: str, home: Path) -> CliFigures:
+    """`mentionwatch scan -q` as a user runs it (the installed console script), with the
+    peak memory of its process and of each scoring worker, polled from /proc while it
+    runs (a worker's peak is read while it lives, so it is a floor)."""
+    home.mkdir(parents=True, exist_ok=True)
+    (home / "mentionwatch.yaml").write_text(config_yaml)
+    script = Path(sys.executable).with_name("mentionwatch")
+    command = [str(script)] if script.exists() else [sys.executable, "-m", "mentionwatch"]
+    command += ["scan", "-q", "-c", str(home / "mentionwatch.yaml"), "--db", str(home / "m.db")]
+    started = time.perf_counter()
+    child = subprocess.Popen(command, stdout=subprocess.DEVNULL)
+    peak, workers = 0.0, dict[int, float]()
+    while child.poll() is None:
+        peak = max(peak, _high_water_mb(child.pid) or 0.0)
+        for pid in _children(child.pid):
+            workers[pid] = max(workers.get(pid, 0.0), _high_water_mb(pid) or 0.0)
+        time.sleep(0.05)
+    seconds = time.perf_counter() - started
+    # The resource tracker of multiprocessing is a child too: a worker is what grew.
+    scoring = tuple(sorted((mb for mb in workers.values() if mb > 60), reverse=True))
+    return CliFigures(seconds, child.returncode, peak, scoring)
 
 
 @dataclass(frozen=True, slots=True)
@@ -464,6 +524,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         default=None,
         help="also scan into a copy of this (large) database and compare with the empty one",
     )
+    ap.add_argument(
+        "--cli",
+        action="store_true",
+        help="also run the `mentionwatch scan` command itself and report its peak memory",
+    )
+    ap.add_argument(
+        "--engine", default=None, help="sentiment engine for the scan (default: the default)"
+    )
     ap.add_argument("--seed", type=int, default=SEED, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     n_feeds = args.feeds if args.feeds is not None else (50 if args.quick else 500)
@@ -494,6 +562,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     naives: list[NaiveFigures] = []
     reruns: list[NaiveFigures] = []
     intos: list[ScanFigures] = []
+    clis: list[CliFigures] = []
     try:
         port = port_queue.get(timeout=60)
         base = f"http://127.0.0.1:{port}"
@@ -502,7 +571,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"runs: {repeat} of each (figures are medians)\n" if repeat > 1 else "")
 
         with tempfile.TemporaryDirectory(prefix="scan-bench-") as tmp:
-            cfg = parse_config(_config_yaml(urls), filename="bench.yaml")
+            cfg = parse_config(_config_yaml(urls, args.engine), filename="bench.yaml")
+            print(f"sentiment engine: {cfg.settings.sentiment}, concurrency 16")
             stored = 0
             density = (0, 0)
             for r in range(repeat):
@@ -520,6 +590,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                     intos.append(run_scan(cfg, big))
                     big.close()
                     print(f"scan into a store of {before:,} mentions: {intos[-1].seconds:.2f}s")
+                if args.cli:
+                    clis.append(cli_scan(_config_yaml(urls, args.engine), Path(tmp) / f"cli{r}"))
                 if not args.skip_naive:
                     naive_db = Path(tmp) / f"naive{r}.db"
                     naives.append(naive_loop(urls, naive_db))
@@ -538,6 +610,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"\nsame scan into the large store: {big.seconds:.2f}s vs {full.seconds:.2f}s empty: "
             f"{ratio:.2f}x " + ("PASS" if ratio <= 1.3 else "FAIL") + " (target <= 1.3x)"
         )
+    for cli in clis:
+        workers = ", ".join(f"{mb:.0f}" for mb in cli.worker_peaks_mb) or "none"
+        print(
+            f"\n`mentionwatch scan` command: {cli.seconds:.2f}s, exit {cli.code}; peak RSS of "
+            f"its process {cli.peak_mb:.0f} MB "
+            + ("PASS" if cli.peak_mb <= 200 else "FAIL")
+            + f" (target <= 200 MB); of each scoring worker: {workers} MB"
+        )
     one, two = density
     print(
         f"\nposts naming a brand: {one / total_entries:.0%}, naming two or more: "
@@ -545,8 +625,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     # The feeds' bodies live in this process too (the server has its own copy).
     print(
-        f"peak RSS of this process: {_peak_mb():.0f} MB "
+        f"peak RSS of this process (the scan's own): {_peak_mb():.0f} MB "
         f"(includes {total_bytes / 1e6:.0f} MB of generated feeds and the naive loop)"
+    )
+    # Children: the scoring worker(s) and the feed server; ru_maxrss is the largest one.
+    print(
+        f"peak RSS of the largest child process (a scoring worker or the feed server): "
+        f"{_peak_mb(children=True):.0f} MB"
     )
     return 0
 
@@ -559,11 +644,12 @@ def _density(db: sqlite_utils.Database) -> tuple[int, int]:
     return int(row[0] or 0), int(row[1] or 0)
 
 
-def _peak_mb() -> float:
+def _peak_mb(children: bool = False) -> float:
     import resource
 
     # ru_maxrss is in kilobytes on Linux.
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    who = resource.RUSAGE_CHILDREN if children else resource.RUSAGE_SELF
+    return resource.getrusage(who).ru_maxrss / 1024
 
 
 def _median_run(runs: Sequence[ScanFigures]) -> ScanFigures:

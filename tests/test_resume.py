@@ -170,7 +170,9 @@ def test_killed_inside_a_source_transaction(config: Path, tmp_path: Path) -> Non
     assert child.returncode == -signal.SIGKILL
     state = _state(db_path)
     stored = [name for name, (etag, count) in state.items() if count]
-    assert len(stored) == 6  # the seventh source's transaction died uncommitted
+    # The seventh source's transaction died uncommitted, and with it the sources
+    # grouped into the same commit (those ready at the same moment): six at most stored.
+    assert len(stored) <= 6
     for name, (etag, count) in state.items():
         assert (etag, count) == ((f'"{name}-v1"', PER_FEED) if name in stored else (None, 0))
     finished = run_cli(["scan", "-q", "-c", str(config)])

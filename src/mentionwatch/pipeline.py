@@ -1,20 +1,18 @@
 """One scan: fetch every source concurrently, match brands, score, store per source.
 
 Scoring is the costliest step when most posts are mentions, so each source's distinct
-scoring jobs are scored as one batch: in-process when the batch is small, in a process pool
-on every core when it is large, while the event loop goes on fetching and storing."""
+scoring jobs go to ``analysis.scoring.Scorer`` as one batch: in a process pool on every
+core once the scan has enough of them, while the event loop goes on fetching and storing.
+Fetching waits when too many sources are fetched but not yet stored, so memory follows
+the concurrency, not the number of sources."""
 
 from __future__ import annotations
 
 import asyncio
 import dataclasses
 import difflib
-import multiprocessing
-import os
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import urlsplit
@@ -24,7 +22,7 @@ import sqlite_utils
 
 from . import sources as adapters
 from .analysis.matcher import Matcher, compile_brands
-from .analysis.sentiment import analyze_mention
+from .analysis.scoring import HOLD_BATCHES, Job, Scorer
 from .config.loader import Config
 from .config.model import SourceConfig
 from .errors import ConfigError, SourceError
@@ -36,7 +34,6 @@ from .models import (
     Sentiment,
     SourceReport,
     SourceState,
-    Span,
 )
 from .sources.http import make_client
 from .store import db as store
@@ -45,78 +42,13 @@ from .webcare import policy
 
 ProgressCallback = Callable[[SourceReport], None]
 
-# Below this many distinct jobs a batch is scored in-process: shipping text to a worker
-# and back costs more than scoring a few dozen posts.
-POOL_MIN_BATCH = 64
-# The pool starts only once a scan has seen this many jobs: starting workers (a
-# fresh interpreter each, loading the engine) takes about a second, which a scan with
-# a few hundred mentions would not win back.
-POOL_MIN_TOTAL = 400
-# Everything a mention's score depends on: title, text, the brand's spans (into title +
-# "\n" + text), the source's language. Equal jobs (a post syndicated word for word) are
-# scored once; which other brands are configured is deliberately not part of it.
-Job = tuple[str, str, tuple[Span, ...], str | None]
-
-
-def score_jobs(jobs: Sequence[Job], engine: str) -> list[Sentiment]:
-    """Sentiment of each job through ``analyze_mention``: the same call as ``sentiment
-    --target`` and ``rescore``, so all three agree.
-
-    A module-level function of plain values, so a worker process can run it with any
-    engine: the engine loads in the worker, never crosses a process boundary."""
-    return [
-        analyze_mention(title, text, spans, engine=engine, lang=lang)
-        for title, text, spans, lang in jobs
-    ]
-
-
-class Scorer:
-    """Scores batches of jobs, each distinct job once; large batches go to a
-    process pool (started on first need) so scoring uses every core while the event
-    loop keeps fetching. Close it to stop the workers."""
-
-    def __init__(self, engine: str, *, workers: int | None = None) -> None:
-        self.engine = engine
-        self.workers = workers if workers is not None else min(os.cpu_count() or 1, 4)
-        self._pool: ProcessPoolExecutor | None = None
-        self.seen = 0  # distinct jobs asked for so far: decides whether to pool
-
-    def _use_pool(self, size: int) -> bool:
-        if self.workers < 2 or size < POOL_MIN_BATCH:
-            return False
-        return self._pool is not None or self.seen >= POOL_MIN_TOTAL
-
-    async def score(self, jobs: Sequence[Job]) -> dict[Job, Sentiment]:
-        unique = list(dict.fromkeys(jobs))
-        self.seen += len(unique)
-        if not self._use_pool(len(unique)):
-            return dict(zip(unique, score_jobs(unique, self.engine), strict=True))
-        if self._pool is None:
-            # spawn, not fork: forking a process whose event loop runs resolver threads
-            # can copy a held lock into the child.
-            self._pool = ProcessPoolExecutor(
-                self.workers, mp_context=multiprocessing.get_context("spawn")
-            )
-        loop = asyncio.get_running_loop()
-        # One chunk per worker, so a single large source still uses every core.
-        size = -(-len(unique) // self.workers)
-        chunks = [unique[i : i + size] for i in range(0, len(unique), size)]
-        try:
-            parts = await asyncio.gather(
-                *(loop.run_in_executor(self._pool, score_jobs, c, self.engine) for c in chunks)
-            )
-        except (BrokenProcessPool, OSError):
-            # A worker died (killed, out of memory) or none could start: score here
-            # from now on rather than lose the run.
-            self.close()
-            self.workers = 1
-            return dict(zip(unique, score_jobs(unique, self.engine), strict=True))
-        return dict(zip(unique, [s for part in parts for s in part], strict=True))
-
-    def close(self) -> None:
-        if self._pool is not None:
-            pool, self._pool = self._pool, None
-            pool.shutdown(wait=True, cancel_futures=True)
+# Sources fetched or being fetched but not yet stored, per unit of concurrency: bounds
+# what a scan of thousands of sources holds in memory when scoring falls behind fetching.
+IN_FLIGHT_PER_SLOT = 4
+# Group commits: a group of sources ready to store is written this long after the first
+# of them was ready, or as soon as it has this many sources.
+WRITE_DELAY = 0.05  # seconds
+GROUP_MAX = 64
 
 
 @dataclass(frozen=True, slots=True)
@@ -241,41 +173,88 @@ def _candidates(db: sqlite_utils.Database, outcome: _Outcome, matcher: Matcher) 
     return _Candidates(outcome, found, claimed)
 
 
-def _store_candidates(
+def _store_group(
     db: sqlite_utils.Database,
-    cands: _Candidates,
-    scores: dict[Job, Sentiment],
+    group: Sequence[tuple[_Candidates, dict[Job, Sentiment]]],
     checker: policy.PolicyChecker,
-) -> tuple[SourceReport, list[str]]:
-    src = cands.outcome.config
-    result = cands.outcome.result
-    assert result is not None
-    found = [
-        store.NewMention(pid, item, match, scores[job], cands.claimed.get(item.external_id))
-        for pid, item, match, job in cands.found
-    ]
-    report = SourceReport(
-        src.name,
-        src.type,
-        "ok",
-        items=len(result.items),
-        seconds=cands.outcome.seconds,
-        warnings=result.warnings,
-    )
-    new_ids = store.save_source_run(
-        db,
-        source=src.name,
-        source_type=src.type,
-        mentions=found,
-        state=result.state,
-        report=report,
-        fetched=utcnow(),
-    )
-    # Policy flags right after the mentions, in their own transaction (save_source_run
+) -> list[tuple[SourceReport, list[str]]]:
+    """Store these sources' new mentions and states in one transaction; each report
+    with the count of mentions that were really new."""
+    runs: list[store.SourceRun] = []
+    for cands, scores in group:
+        src = cands.outcome.config
+        result = cands.outcome.result
+        assert result is not None
+        found = [
+            store.NewMention(pid, item, match, scores[job], cands.claimed.get(item.external_id))
+            for pid, item, match, job in cands.found
+        ]
+        report = SourceReport(
+            src.name,
+            src.type,
+            "ok",
+            items=len(result.items),
+            seconds=cands.outcome.seconds,
+            warnings=result.warnings,
+        )
+        runs.append(store.SourceRun(src.name, src.type, found, result.state, report))
+    new_ids = store.save_source_runs(db, runs, fetched=utcnow())
+    # Policy flags right after the mentions, in their own transaction (save_source_runs
     # has no hook inside its own); policy.catch_up covers a crash in between.
-    policy.flag_mentions(db, checker, new_ids, now=utcnow())
+    policy.flag_mentions(db, checker, [i for ids in new_ids for i in ids], now=utcnow())
     # A post seen by two sources is stored once; count only what was really new.
-    return dataclasses.replace(report, new_mentions=len(new_ids)), new_ids
+    return [
+        (dataclasses.replace(run.report, new_mentions=len(ids)), ids)
+        for run, ids in zip(runs, new_ids, strict=True)
+    ]
+
+
+class _GroupWriter:
+    """Stores sources as their scores arrive, several to a transaction (a group commit):
+    a commit costs milliseconds, and a scan of thousands of sources would otherwise spend
+    most of its time committing. A group is written ``WRITE_DELAY`` after its first
+    source was ready, or at once when it has ``GROUP_MAX`` sources."""
+
+    def __init__(self, db: sqlite_utils.Database, checker: policy.PolicyChecker) -> None:
+        self.db = db
+        self.checker = checker
+        self.commits = 0
+        self._ready: list[tuple[_Candidates, dict[Job, Sentiment]]] = []
+        self._waiting: list[asyncio.Future[tuple[SourceReport, list[str]]]] = []
+        self._timer: asyncio.TimerHandle | None = None
+
+    async def store(
+        self, cands: _Candidates, scores: dict[Job, Sentiment]
+    ) -> tuple[SourceReport, list[str]]:
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[tuple[SourceReport, list[str]]] = loop.create_future()
+        self._ready.append((cands, scores))
+        self._waiting.append(future)
+        if len(self._ready) >= GROUP_MAX:
+            self._write()
+        elif self._timer is None:
+            self._timer = loop.call_later(WRITE_DELAY, self._write)
+        return await future
+
+    def _write(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        group, self._ready = self._ready, []
+        waiting, self._waiting = self._waiting, []
+        if not group:
+            return
+        self.commits += 1
+        try:
+            results = _store_group(self.db, group, self.checker)
+        except Exception as exc:  # a store error fails every source of the group
+            for future in waiting:
+                if not future.done():
+                    future.set_exception(exc)
+            return
+        for future, result in zip(waiting, results, strict=True):
+            if not future.done():  # cancelled with its scan: stored all the same
+                future.set_result(result)
 
 
 async def scan_async(
@@ -296,22 +275,38 @@ async def scan_async(
     gate = asyncio.Semaphore(config.settings.concurrency)
     per_host = min(config.settings.concurrency, config.settings.concurrency_per_host)
     host_gates = {host: asyncio.Semaphore(per_host) for host in map(_host, chosen)}
+    in_flight = IN_FLIGHT_PER_SLOT * config.settings.concurrency
+    room = asyncio.Semaphore(in_flight)
+    # Sets that forget a task once it is done: a finished fetch task holds the source's
+    # whole result, and thousands of them would hold every post fetched.
+    fetching: set[asyncio.Task[_Outcome]] = set()
+    # Held batches are scored before they fill every slot: else fetching would wait on
+    # scoring that waits on fetching.
+    scorer = Scorer(
+        config.settings.sentiment,
+        hold=min(in_flight, HOLD_BATCHES),
+        batches_left=lambda: len(fetching),  # an upper bound: some will have nothing
+    )
+    writer = _GroupWriter(db, checker)
+
+    async def fetch(src: SourceConfig) -> _Outcome:
+        await room.acquire()  # released once the source is stored (or had nothing)
+        return await _fetch_one(
+            client, src, config, states.get(src.name, SourceState()), gate, host_gates[_host(src)]
+        )
+
     async with make_client(config.settings) as client:
-        tasks = [
-            asyncio.create_task(
-                _fetch_one(
-                    client,
-                    src,
-                    config,
-                    states.get(src.name, SourceState()),
-                    gate,
-                    host_gates[_host(src)],
-                )
-            )
-            for src in chosen
-        ]
+        for src in chosen:
+            task = asyncio.create_task(fetch(src))
+            fetching.add(task)
+            task.add_done_callback(fetching.discard)
+        storing: set[asyncio.Task[None]] = set()
+
+        def forget_if_stored(task: asyncio.Task[None]) -> None:
+            if not task.cancelled() and task.exception() is None:
+                storing.discard(task)  # a failed one stays, for gather to raise
+
         quiet: list[tuple[str, str, SourceState | None, SourceReport]] = []
-        scorer = Scorer(config.settings.sentiment)
 
         def finish(report: SourceReport) -> None:
             reports.append(report)
@@ -319,34 +314,41 @@ async def scan_async(
                 progress(report)
 
         async def score_and_store(cands: _Candidates) -> None:
-            scores = await scorer.score([c[3] for c in cands.found])
-            # Stored as each source finishes: a crash later loses nothing stored here.
-            report, ids = _store_candidates(db, cands, scores, checker)
+            try:
+                scores = await scorer.score([c[3] for c in cands.found])
+                # Stored as each source finishes: a crash later loses nothing stored here.
+                report, ids = await writer.store(cands, scores)
+            finally:
+                room.release()
             new_ids.extend(ids)
             finish(report)
 
-        storing: list[asyncio.Task[None]] = []
         try:
-            for next_done in asyncio.as_completed(tasks):
+            for next_done in asyncio.as_completed(fetching):
                 outcome = await next_done
                 report_or_none = _quiet_outcome(outcome)
                 if report_or_none is None:
                     cands = _candidates(db, outcome, matcher)
                     # Scored while the loop goes on fetching and matching other sources.
-                    storing.append(asyncio.create_task(score_and_store(cands)))
+                    stored = asyncio.create_task(score_and_store(cands))
+                    storing.add(stored)
+                    stored.add_done_callback(forget_if_stored)
                     continue
+                room.release()
                 # No mentions to keep atomic with: written together at the end. An error
                 # keeps the old state (None): nothing was stored, so nothing is skipped.
                 state = outcome.result.state if outcome.result is not None else None
                 quiet.append((report_or_none.name, report_or_none.type, state, report_or_none))
                 finish(report_or_none)
+            scorer.drain()  # everything is fetched: nothing more is worth waiting for
             await asyncio.gather(*storing)
         finally:
             # After an error: stop what is left and wait for it, so nothing runs on
             # (or writes) after scan() has returned.
-            for task in (*tasks, *storing):
-                task.cancel()
-            await asyncio.gather(*tasks, *storing, return_exceptions=True)
+            left = (*fetching, *storing)
+            for running in left:
+                running.cancel()
+            await asyncio.gather(*left, return_exceptions=True)
             scorer.close()
     if quiet:
         store.save_source_states(db, quiet, utcnow())

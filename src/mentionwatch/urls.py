@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
 from urllib.parse import parse_qsl, unquote_plus, urlencode, urlsplit, urlunsplit
 
 # Query parameters that only say how someone arrived, never what they see.
@@ -53,6 +54,9 @@ def clean_url(url: str) -> str:
     return urlunsplit((parts.scheme, parts.netloc, parts.path, "&".join(kept), fragment))
 
 
+# A scan asks for each post's canonical URL twice (its key, then its row) and a
+# syndicated post comes back from several sources: remember the recent answers.
+@lru_cache(maxsize=4096)
 def canonical_url(url: str) -> str:
     """Lower-case scheme and host, drop default ports, fragments and tracking parameters.
 

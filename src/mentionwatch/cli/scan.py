@@ -164,14 +164,16 @@ def scan(
             name for name, row in store.source_health(database).items() if store.warnings_of(row)
         }
         report = run_scan(cfg, database, source or [], quiet, progress)
-        records = store.query_mentions(database, store.MentionFilter(ids=report.new_mention_ids))
-        # --quiet silences the table for people; asked-for data is still printed.
+        # --quiet silences the table for people; asked-for data is still printed. Read
+        # back only to be shown: a cron scan storing 60k mentions need not hold them all.
         if fmt is not None or not quiet_mode(quiet):
+            new = store.MentionFilter(ids=report.new_mention_ids)
+            records = store.query_mentions(database, new)
             write_records(
                 records, fmt or Format.table, title="New mentions", wide=wide, columns=chosen
             )
-        if for_people(quiet) and records:
-            console(stderr=True).print(brand_summary(records, [b.name for b in cfg.brands]))
+            if for_people(quiet) and records:
+                console(stderr=True).print(brand_summary(records, [b.name for b in cfg.brands]))
         print_run(report, quiet, warned_before)
         if rules is not None:
             # Inside the scan's lock: alerts see exactly what this scan stored.

@@ -310,6 +310,32 @@ def existing_mentions(db: sqlite_utils.Database, ids: Sequence[str]) -> set[str]
     return found
 
 
+@dataclass(frozen=True, slots=True)
+class SourceRun:
+    """What one source's fetch left to store: its new mentions, its new state, its report."""
+
+    source: str
+    source_type: str
+    mentions: Sequence[NewMention]
+    state: SourceState | None
+    report: SourceReport
+
+
+def save_source_runs(
+    db: sqlite_utils.Database, runs: Sequence[SourceRun], *, fetched: datetime
+) -> list[list[str]]:
+    """Store several sources' runs in one transaction: each run's new mentions and its
+    state together, as ``save_source_run`` does. Returns each run's new mention ids.
+
+    A commit costs a few milliseconds whatever it writes (every index touched gets its
+    pages written to the journal), so a scan of thousands of small sources groups the
+    ones that are ready at the same moment. A mention two runs of one group both found
+    counts as new in the first only."""
+    now = to_iso(fetched)
+    with transaction(db):
+        return [_write_run(db, run, now) for run in runs]
+
+
 def save_source_run(
     db: sqlite_utils.Database,
     *,
@@ -320,14 +346,18 @@ def save_source_run(
     report: SourceReport,
     fetched: datetime,
 ) -> list[str]:
-    """Store one source's new mentions and its state together. Returns new mention ids.
+    """Store one source's new mentions and its state together. Returns new mention ids."""
+    run = SourceRun(source, source_type, mentions, state, report)
+    return save_source_runs(db, [run], fetched=fetched)[0]
 
-    Written with one ``executemany`` per table: a dense source (every post a mention)
-    would otherwise pay one statement per row."""
-    now = to_iso(fetched)
+
+def _write_run(db: sqlite_utils.Database, run: SourceRun, now: str | None) -> list[str]:
+    """One run's rows, inside the caller's transaction: one ``executemany`` per table,
+    since a dense source (every post a mention) would otherwise pay a statement a row."""
+    source, source_type = run.source, run.source_type
     posts: dict[str, list[Any]] = {}
     rows: dict[str, list[Any]] = {}
-    for nm in mentions:
+    for nm in run.mentions:
         item, pid = nm.item, nm.post_id
         posts.setdefault(
             pid,
@@ -364,25 +394,24 @@ def save_source_run(
                 now,
             ],
         )
-    with transaction(db):
-        # Under the write lock, so no other writer can add one of these in between:
-        # what is not stored yet is exactly what the inserts below add.
-        known = existing_mentions(db, list(rows))
-        db.conn.executemany(
-            """INSERT OR IGNORE INTO posts (id, url, canonical_url, external_id, source,
-               source_type, title, text, author, published, fetched, lang, counters, reach,
-               published_claimed)
-               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
-            list(posts.values()),
-        )
-        db.conn.executemany(
-            """INSERT OR IGNORE INTO mentions (id, post_id, brand, matched, spans, sentiment,
-               sentiment_label, sentiment_engine, status, created)
-               VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'new', ?)""",
-            list(rows.values()),
-        )
-        new_ids = [mid for mid in rows if mid not in known]
-        _save_state(db, source, source_type, state, report, now, len(new_ids))
+    # Under the write lock, so no other writer can add one of these in between:
+    # what is not stored yet is exactly what the inserts below add.
+    known = existing_mentions(db, list(rows))
+    db.conn.executemany(
+        """INSERT OR IGNORE INTO posts (id, url, canonical_url, external_id, source,
+           source_type, title, text, author, published, fetched, lang, counters, reach,
+           published_claimed)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+        list(posts.values()),
+    )
+    db.conn.executemany(
+        """INSERT OR IGNORE INTO mentions (id, post_id, brand, matched, spans, sentiment,
+           sentiment_label, sentiment_engine, status, created)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'new', ?)""",
+        list(rows.values()),
+    )
+    new_ids = [mid for mid in rows if mid not in known]
+    _save_state(db, source, source_type, run.state, run.report, now, len(new_ids))
     return new_ids
 
 
