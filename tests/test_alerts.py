@@ -755,3 +755,64 @@ def test_alert_html_is_inert() -> None:
     assert "<img" not in page
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
     assert "href" not in page  # only http(s) URLs become links
+
+
+def _recent_rss(posts: list[tuple[str, str]], now: datetime) -> bytes:
+    """RSS items (title, body) published over the last half hour."""
+    items = "".join(
+        f"<item><guid isPermaLink='false'>g{i}</guid><link>https://n.example/{i}</link>"
+        f"<title>{title}</title><description>{body}</description>"
+        f"<pubDate>{email.utils.format_datetime(now - (i + 1) * MIN)}</pubDate></item>"
+        for i, (title, body) in enumerate(posts)
+    )
+    return f"<rss version='2.0'><channel><title>t</title>{items}</channel></rss>".encode()
+
+
+def test_rules_without_a_brand_count_only_own_brands(
+    httpserver: HTTPServer, write_config: Callable[[str], Path], tmp_path: Path
+) -> None:
+    """Competitors and topics count in alerts only if a rule names them: through a scan,
+    a burst of competitor mentions and a competitor's "recall" fire the rules that name
+    the competitor, never the rules without a brand (which count the own brand only)."""
+    posts = [("Acme recall notice", "Acme asks owners to return the kettle.")]
+    posts += [(f"Globex news {i}", "Globex did a thing.") for i in range(5)]
+    posts += [("Globex recall", "Globex recalls its toaster."), ("Trends", "kettles are hot")]
+    feed = _recent_rss(posts, utcnow())
+    httpserver.expect_request("/f.xml").respond_with_data(feed, content_type="application/xml")
+    write_config(
+        f"""\
+        database: m.db
+        brands:
+          - {{name: Acme, keywords: [Acme]}}
+          - {{name: Globex, keywords: [Globex], role: competitor}}
+          - {{name: Kettles, keywords: [kettle, kettles], role: topic}}
+        sources: ["{httpserver.url_for("/f.xml")}"]
+        alerts:
+          rules:
+            - {{name: any-spike, type: spike, min_count: 3}}
+            - {{name: globex-spike, type: spike, brand: Globex, min_count: 3}}
+            - {{name: any-recall, type: urgent, terms: [recall]}}
+            - {{name: globex-recall, type: urgent, terms: [recall], brand: Globex}}
+        """
+    )
+    result = runner.invoke(app, ["scan", "-q", "--alerts"])
+    assert result.exit_code == 0, result.output
+    with store.open_db(tmp_path / "m.db") as database:
+        counted = dict(
+            database.execute("SELECT brand, count(*) FROM mentions GROUP BY 1").fetchall()
+        )
+        fired = [
+            (r["rule"], r["brand"]) for r in database.query("SELECT * FROM alerts ORDER BY id")
+        ]
+    assert counted == {"Acme": 1, "Globex": 6, "Kettles": 2}
+    # Seven mentions in all within the hour, but only one of the own brand: no spike.
+    assert sorted(fired) == [
+        ("any-recall", "Acme"),
+        ("globex-recall", "Globex"),
+        ("globex-spike", "Globex"),
+    ]
+    # The backtest replays with the same scope.
+    episodes = json.loads(
+        runner.invoke(app, ["alerts", "--backtest", "--since", "1d", "-f", "json"]).stdout
+    )
+    assert {e["rule"] for e in episodes} == {"globex-spike"}

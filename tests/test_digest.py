@@ -20,8 +20,9 @@ from mentionwatch.cli import app
 from mentionwatch.configure import parse_config
 from mentionwatch.models import Match, RawItem, Sentiment, SourceReport, SourceState, Span
 from mentionwatch.report.digest import build_digest, make_period
-from mentionwatch.report.render import md_text, render_html, render_markdown, sparkline
+from mentionwatch.report.render import md_text, render_html, render_markdown, render_text, sparkline
 from mentionwatch.store import db as store
+from mentionwatch.timeutil import to_iso
 from mentionwatch.webcare.inbox import priority
 
 runner = CliRunner()
@@ -267,7 +268,8 @@ def test_unknown_brand_is_a_usage_error(filled: Path) -> None:
 
 @pytest.mark.parametrize(
     ("since", "bucket", "buckets"),
-    [("24h", "hour", 24), ("48h", "hour", 48), ("7d", "day", 7), ("2026-11-20", "hour", 32)],
+    # 7 days ending at 08:00 touch 8 calendar days: the first and last bars are partial.
+    [("24h", "hour", 24), ("48h", "hour", 48), ("7d", "day", 8), ("2026-11-20", "hour", 32)],
 )
 def test_period_and_buckets(tmp_path: Path, since: str, bucket: str, buckets: int) -> None:
     period = make_period(since, end=NOW)
@@ -278,6 +280,42 @@ def test_period_and_buckets(tmp_path: Path, since: str, bucket: str, buckets: in
     d = _digest_obj(tmp_path, since)
     assert len(d.brands[0].volume) == buckets
     assert sum(b.count for b in d.brands[0].volume) == d.brands[0].count
+
+
+@pytest.mark.parametrize(
+    ("since", "buckets", "first"),
+    [
+        ("24h", 25, "2026-11-20T08:00:00Z"),  # 08:37 a day ago falls in the 08:00 hour
+        ("7d", 8, "2026-11-14T00:00:00Z"),  # days from midnight UTC
+        ("90d", 14, "2026-08-17T00:00:00Z"),  # weeks from Monday's midnight
+    ],
+)
+def test_buckets_are_whole_hours_and_days(
+    tmp_path: Path, since: str, buckets: int, first: str
+) -> None:
+    """A digest run at 08:37 draws clock hours (08:00-09:00...) and calendar days, not
+    hours that start at :37: boundaries are aligned, never "now minus n buckets"."""
+    end = NOW + timedelta(minutes=37)
+    fill_store(tmp_path / "m.db")
+    cfg = parse_config(config_text(), path=tmp_path / "mentionwatch.yaml")
+    with store.open_db(tmp_path / "m.db") as database:
+        d = build_digest(database, cfg, make_period(since, end=end))
+    volume = d.brands[0].volume
+    assert len(volume) == buckets
+    assert to_iso(volume[0].start) == first
+    size = volume[1].start - volume[0].start
+    for b in volume:
+        assert (b.start.minute, b.start.second) == (0, 0)
+        if d.period.bucket != "hour":
+            assert b.start.hour == 0
+        if d.period.bucket == "week":
+            assert b.start.weekday() == 0
+    assert volume[0].start <= d.period.start < volume[0].start + size
+    assert volume[-1].start < d.period.end <= volume[-1].start + size
+    assert sum(b.count for b in volume) == d.brands[0].count > 0
+    # The hour 12:00-13:00 on the 20th holds the two hn posts at 12:10 and 12:40.
+    if since == "24h":
+        assert {to_iso(b.start): b.count for b in volume}["2026-11-20T12:00:00Z"] == 2
 
 
 def test_long_periods_use_weeks() -> None:
@@ -519,7 +557,7 @@ def test_written_for_people_not_engineers(tmp_path: Path) -> None:
     page = render_html(digest)
     for rendered in (text, page):
         assert "priority" not in rendered  # no internal scores
-        assert "reach 1.2k" in rendered
+        assert "1.2k points" in rendered
     # "Needs an answer" is not repeated in the list that follows it.
     listed = text.split("## Mentions in the period")[1]
     for m in digest.needs_answer:
@@ -586,3 +624,54 @@ def test_excerpt_starts_near_the_brand_and_highlights_it(tmp_path: Path) -> None
     assert listed.excerpt[start:end] == "Acme"
     page = render_html(_digest_obj(tmp_path))
     assert "<b>Acme</b> &lt;b&gt;support&lt;/b&gt;" in page  # bold brand, inert markup
+
+
+def test_why_it_needs_an_answer_in_words(
+    tmp_path: Path, write_config: Callable[[str], Path]
+) -> None:
+    """The reason line reads "negative, 12k followers, waiting 6 h": the tone, the
+    audience under the name the source gives it, and the wait; past a response target,
+    by how much. The plain list of the period says no wait."""
+    write_config(config_text())
+    db = store.open_db(tmp_path / "m.db")
+    posts = [
+        ("m1", "Acme lost my parcel", -0.7, NOW - timedelta(hours=6),
+         (("followers", 12_000), ("likes", 3))),
+        ("m2", "Acme is fine", 0.5, NOW - timedelta(hours=3), (("points", 1),)),
+    ]  # fmt: skip
+    for key, title, score, at, counters in posts:
+        item = RawItem(key, f"https://m.example/{key}", title, title, "zed", at, counters=counters)
+        store.save_source_run(
+            db,
+            source="mast",
+            source_type="mastodon",
+            mentions=[
+                store.NewMention(
+                    store.post_key("mast", item),
+                    item,
+                    Match("Acme", ("Acme",), (Span(0, 4, "Acme"),)),
+                    Sentiment(score, _label(score), "test"),
+                )
+            ],
+            state=SourceState(),
+            report=SourceReport("mast", "mastodon", "ok", items=1),
+            fetched=at,
+        )
+    db.close()
+    cfg = parse_config(config_text(), path=tmp_path / "mentionwatch.yaml")
+    with store.open_db(tmp_path / "m.db") as database:
+        d = build_digest(database, cfg, make_period("24h", end=NOW))
+    text, md, page = render_text(d), render_markdown(d), render_html(d)
+    for rendered in (text, md, page):
+        assert "negative, 12k followers, waiting 6 h · mast · by zed" in rendered
+        assert "positive, 1 point · mast" in rendered  # one point; no wait: not to answer
+        assert "waiting 3 h" not in rendered
+    assert [m.waiting for m in d.needs_answer] == [timedelta(hours=6)]
+
+    overdue = parse_config(
+        config_text().replace("[Acme]}", "[Acme], respond_within: 4h}"),
+        path=tmp_path / "mentionwatch.yaml",
+    )
+    with store.open_db(tmp_path / "m.db") as database:
+        late = build_digest(database, overdue, make_period("24h", end=NOW))
+    assert "negative, 12k followers, waiting 6 h (2 h past its target)" in render_text(late)

@@ -3,6 +3,7 @@ refusals, and exactly-once delivery across failures and retries."""
 
 from __future__ import annotations
 
+import re
 import socket
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -394,3 +395,68 @@ def test_format_is_not_for_email(project: Path) -> None:
     result = digest("--format", "json")
     assert result.exit_code == 2
     assert "--format" in result.stderr
+
+
+# ------------------------------------------------------------------ subject = body
+
+_SUBJECT_BRAND = re.compile(r"(?P<name>[^,:]+?) (?P<count>\d+)(?: \((?P<neg>\d+) negative\))?$")
+
+
+def _subject_counts(subject: str) -> tuple[dict[str, tuple[int, int]], int]:
+    """``...UTC: Acme 6 (3 negative), Globex 1 · 10 new`` as ({brand: (count, negative)},
+    new)."""
+    head, _, listing = subject.rpartition(" · ")
+    new = 0 if listing == "no new mentions" else int(listing.removesuffix(" new"))
+    brands = {}
+    for part in head.split("UTC: ", 1)[1].split(", "):
+        found = _SUBJECT_BRAND.fullmatch(part)
+        assert found, part
+        brands[found["name"]] = (int(found["count"]), int(found["neg"] or 0))
+    return brands, new
+
+
+def _body_counts(text: str) -> tuple[dict[str, tuple[int, int]], int]:
+    """The same numbers from the text part: each brand's heading and sentiment line, and
+    the list's heading."""
+    brands = {}
+    for found in re.finditer(
+        r"^(?P<name>\S[^\n:]*): (?P<count>\d+) mentions?\b.*\n  sentiment .*?(?P<neg>\d+) negative",
+        text,
+        re.M,
+    ):
+        brands[found["name"]] = (int(found["count"]), int(found["neg"]))
+    listed = re.search(r"^New since the last digest: (\d+) mentions?", text, re.M)
+    if listed is None:
+        assert "No new mentions since the last digest." in text
+    return brands, int(listed[1]) if listed else 0
+
+
+def test_subject_counts_equal_the_body(project: Path, inbox: Inbox, tmp_path: Path) -> None:
+    """Whatever the digest carries, the subject's numbers are the body's: per brand the
+    mentions and negative ones, and how many new mentions it lists."""
+    runs = [
+        (),  # the first: everything undelivered
+        ("--send-empty",),  # nothing new since
+        ("--brand", "Globex", "--to", "other@example.com", "--limit", "1"),
+        ("--since", "7d", "--to", "third@example.com"),
+    ]
+    for args in runs:
+        result = digest(*args)
+        assert result.exit_code == 0, result.output
+    assert len(inbox.messages) == len(runs)
+    seen = []
+    for _, msg in inbox.messages:
+        text, page = parts(msg)
+        subject_brands, subject_new = _subject_counts(msg["Subject"])
+        body_brands, body_new = _body_counts(text)
+        assert subject_brands == body_brands, (msg["Subject"], text)
+        assert subject_new == body_new, (msg["Subject"], text)
+        # The HTML part says the same.
+        if subject_new:
+            assert f"New since the last digest: {subject_new} mention" in page
+        seen.append((subject_brands, subject_new))
+    # The runs differ, so the comparison covered more than one case.
+    assert seen[0] == ({"Acme": (6, 3), "Globex": (1, 0)}, 10)
+    assert seen[1][1] == 0
+    assert seen[2] == ({"Globex": (1, 0)}, 1)
+    assert seen[3][0]["Acme"][0] > 6

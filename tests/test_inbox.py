@@ -438,7 +438,7 @@ def test_digest_lists_overdue_first_in_needs_an_answer(db: sqlite_utils.Database
     text = render_text(result)
     needs = text[text.index("Needs an answer") :]
     assert "1. [Acme] Acme how do I reset?" in needs
-    assert "overdue 6h · neutral · news" in needs  # words, not scores
+    assert "neutral, waiting 10 h (6 h past its target) · news" in needs  # words, not scores
     assert "Acme broke again" not in needs.split("Mentions in the period")[0]
     assert "Policy flags" not in text
 

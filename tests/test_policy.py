@@ -371,3 +371,31 @@ def test_labelled_irrelevant_mentions_do_not_alert(tmp_path: Path) -> None:
     flag_mentions(db, checker, [old], now=now - timedelta(days=8))
     assert run_alerts(cfg, None, db, now=now, deliver=False).fired == ()
     db.close()
+
+
+def test_rules_without_a_brand_flag_only_own_brands(
+    httpserver: HTTPServer, write_config: Callable[[str], Path], tmp_path: Path
+) -> None:
+    """As for alert rules: a policy rule without `brand:` checks the mentions of `own`
+    brands; a competitor's mention is flagged only by a rule that names it. Post 1 names
+    Acme and Globex and says "Project Falcon": Acme's mention is flagged confidential,
+    Globex's only by the rule that names Globex."""
+    base = httpserver.url_for("").rstrip("/")
+    httpserver.expect_request("/feed.json").respond_with_data(
+        json.dumps(FEED), content_type="application/feed+json"
+    )
+    config = SCAN_CONFIG.format(base=base, alerts="")
+    assert config.count("keywords: [Globex]}") == 1
+    config = config.replace("keywords: [Globex]}", "keywords: [Globex], role: competitor}")
+    config += '  - {name: globex-leaks, severity: low, brand: Globex, terms: ["project falcon"]}\n'
+    write_config(config)
+    assert runner.invoke(app, ["scan", "-q"]).exit_code == 0
+    flags = _db_rows(
+        tmp_path / "m.db",
+        "SELECT m.brand, f.rule FROM mention_flags f JOIN mentions m ON m.id = f.mention_id",
+    )
+    assert sorted((f["brand"], f["rule"]) for f in flags) == [
+        ("Acme", "confidential"),
+        ("Acme", "employees"),
+        ("Globex", "globex-leaks"),
+    ]

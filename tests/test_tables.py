@@ -5,6 +5,8 @@ on the demo's kept store."""
 from __future__ import annotations
 
 import json
+import re
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -43,10 +45,15 @@ def _table(args: list[str], columns: int) -> list[str]:
     lines = result.stdout.splitlines()
     assert lines
     assert max(len(line) for line in lines) <= columns
+    # Fitted, not cropped: a table wider than the terminal is cut at its edge by the
+    # console, which the length check above cannot see; a boxed row then loses its border.
+    for line in lines:
+        if line.startswith(("│", "┃")):
+            assert line.endswith(("│", "┃")), line
     return lines
 
 
-def _title_width(lines: list[str], header: str = "title / text") -> int:
+def _title_width(lines: list[str], header: str = "title") -> int:
     """The title column's width, from the header line: up to the next column's border
     (boxed tables, one space of padding) or the next header (two spaces apart)."""
     head = next(line for line in lines if header in line)
@@ -117,3 +124,126 @@ def test_alerts_table_fits(columns: int) -> None:
     body = [line for line in lines if "Acme:" in line]
     assert len(body) == 3
     assert all("…" in line for line in body)
+
+
+# ------------------------------------------------------------------ --columns
+
+
+def _header(lines: list[str], first: str) -> list[str]:
+    """The header's words, in order, from the line that starts with ``first``."""
+    head = next(line for line in lines if line.strip(" ┃│").startswith(first))
+    return [w for w in re.split(r"\s{2,}|\s*[┃│]\s*", head.strip(" ┃│")) if w]
+
+
+@pytest.mark.parametrize("columns", [80, 120])
+def test_columns_pick_and_order(kept: Path, columns: int) -> None:
+    records = _records(kept)
+    lines = _table(["-c", str(kept), "mentions", "--columns", "id,date,brand,title,url"], columns)
+    assert _header(lines, "id") == ["id", "date", "brand", "title", "url"]
+    for r in records:
+        (row,) = [line for line in lines if r["id"][:7] in line]  # one line each
+        assert r["url"][:16] in row
+        assert r["title"][:12] in row
+    # Chosen columns are shown even where the default set drops them when narrow.
+    narrow = _table(["-c", str(kept), "mentions", "--columns", "author,id"], columns)
+    assert _header(narrow, "author") == ["author", "id"]
+
+
+def test_columns_of_every_table(kept: Path) -> None:
+    inbox = _table(["-c", str(kept), "inbox", "--columns", "why,id"], 80)
+    assert _header(inbox, "why") == ["why", "id"]
+    sources = _table(["-c", str(kept), "sources", "--columns", "source,latency"], 80)
+    assert _header(sources, "source") == ["source", "latency"]
+    assert len([line for line in sources if "tech-daily" in line]) == 1
+
+
+@pytest.mark.parametrize(
+    ("command", "valid"),
+    [
+        (["mentions"], "id, brand, source, date, score, title, author, status, url"),
+        (["scan"], "id, brand, source, date, score, title, author, status, url"),
+        (["inbox"], "rank, id, status, assignee, brand, date, title, why"),
+        (["sources"], "source, type, status, last-success, items, new, latency, last-error"),
+        (["alerts"], "id, rule, kind, brand, fired, summary"),
+        (["alerts", "--backtest"], "rule, brand, from, ended, count, peak, baseline, explained"),
+        (["precision"], "brand, mentions, relevant, irrelevant, unlabelled, precision"),
+    ],
+)
+def test_unknown_column_is_a_usage_error(kept: Path, command: list[str], valid: str) -> None:
+    result = runner.invoke(app, ["-c", str(kept), *command, "--columns", "titel"])
+    assert result.exit_code == 2, result.output
+    assert result.stdout == ""
+    (message,) = result.stderr.splitlines()  # one line
+    assert message.startswith("error: --columns: unknown column 'titel'; valid: ")
+    assert valid in message
+    # The help lists the names too.
+    assert "--columns NAME,..." in runner.invoke(app, [command[0], "--help"]).stdout
+
+
+# ------------------------------------------------------------------ precision and alerts
+
+
+@pytest.mark.parametrize("columns", [80, 120])
+def test_precision_table_fits(kept: Path, columns: int) -> None:
+    ids = [r["id"] for r in _records(kept)]
+    labelled = runner.invoke(app, ["-c", str(kept), "label", *ids[:3], "relevant"])
+    assert labelled.exit_code == 0, labelled.output
+    lines = _table(["-c", str(kept), "precision"], columns)
+    head = _header(lines, "brand/keyword")
+    assert head[0] == "brand/keyword"
+    assert head[-1] == "precision [95% CI]"  # the header is one line, not wrapped
+    for keyword in ("Acme Corp", "#acme", "@acmehq", "Globex", "Initech"):
+        assert len([line for line in lines if f"  {keyword} " in line]) >= 1
+    assert any("% [" in line for line in lines)
+    assert not any(line.strip() in ("brand /", "keyword") for line in lines)
+
+
+@pytest.fixture
+def with_alerts(kept: Path, tmp_path: Path) -> Path:
+    """The kept demo with alert rules, on a copy of its database (alerts fire once)."""
+    db = tmp_path / "m.db"
+    shutil.copy(kept.parent / "mentions.db", db)
+    text = re.sub(r"^database: .*$", f'database: "{db}"', kept.read_text(), flags=re.M)
+    text += (
+        "alerts:\n  rules:\n"
+        "    - {name: every-acme-and-globex-post-is-urgent, type: urgent, "
+        "terms: [Acme, Globex], within: 3650d}\n"
+        "    - {name: spike, type: spike, window: 1d, baseline: 3, min_count: 1, sensitivity: 1}\n"
+    )
+    config = tmp_path / "mentionwatch.yaml"
+    config.write_text(text)
+    return config
+
+
+@pytest.mark.parametrize("columns", [80, 120])
+def test_alerts_command_fits(with_alerts: Path, columns: int) -> None:
+    lines = _table(["-c", str(with_alerts), "alerts", "--no-deliver"], columns)
+    fired = json.loads(
+        runner.invoke(app, ["-c", str(with_alerts), "alerts", "-f", "json"]).stdout or "[]"
+    )
+    assert fired == []  # all fired in the first run, shown in its table
+    rows = [line for line in lines if "mention on" in line]
+    assert len(rows) == 7  # one line per alert: 6 of Acme, 1 of Globex; no wrapping
+    assert all("…" in row for row in rows)  # summaries cut, with an ellipsis
+    assert _header(lines, "id")[-1] == "summary"
+    if columns == 80:
+        assert "kind" not in _header(lines, "id")
+    else:
+        assert "kind" in _header(lines, "id")
+        assert "urgent" in "".join(rows)
+
+
+@pytest.mark.parametrize("columns", [80, 120])
+def test_backtest_table_fits(with_alerts: Path, columns: int) -> None:
+    args = ["-c", str(with_alerts), "alerts", "--backtest", "--since", "2026-11-10"]
+    episodes = json.loads(runner.invoke(app, [*args, "-f", "json"]).stdout)
+    assert episodes
+    lines = _table(args, columns)
+    head = _header(lines, "rule")
+    assert head[-1] == "explained by"
+    rows = [line for line in lines if "top terms" in line]
+    assert len(rows) == len(episodes)  # one line an episode
+    assert ("baseline" in head) is (columns == 120)
+    wide = runner.invoke(app, [*args, "--wide"], env={"COLUMNS": "80"})
+    assert wide.exit_code == 0
+    assert episodes[0]["summary"].partition("; ")[2][:60] in " ".join(wide.stdout.split())

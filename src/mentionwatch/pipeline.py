@@ -268,7 +268,9 @@ async def scan_async(
     matcher = compile_brands(config.brands)
     states = store.load_states(db)
     started = utcnow()
-    checker = policy.PolicyChecker(config.policy)
+    checker = policy.PolicyChecker(
+        config.policy, own_brands=[b.name for b in config.brands if b.answerable]
+    )
     policy.catch_up(db, checker, now=started)
     reports: list[SourceReport] = []
     new_ids: list[str] = []

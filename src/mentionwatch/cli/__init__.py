@@ -12,7 +12,7 @@ May import everything else in the package; nothing imports the CLI.
 from __future__ import annotations
 
 from . import alerts, browse, digest, inbox, labels, query, scan, sentiment, setup
-from .base import app
+from .base import WordyHelp, app
 
 # The command modules register themselves on `app` on import; named here so it's explicit,
 # in the order --help lists their commands (getting started first, then the daily work).
@@ -21,6 +21,10 @@ _RANK = {module.__name__: rank for rank, module in enumerate(COMMAND_MODULES)}
 app.registered_commands.sort(
     key=lambda command: _RANK.get(getattr(command.callback, "__module__", ""), len(_RANK))
 )
+
+for _command in app.registered_commands:
+    # Words, not types, in every command's help (Typer fills in its own class otherwise).
+    _command.cls = WordyHelp
 
 
 def main() -> None:

@@ -31,13 +31,14 @@ from .base import (
     quiet_mode,
 )
 from .output import (
-    NARROW,
+    Column,
     Format,
-    add_text_column,
+    WideOpt,
+    columns_help,
+    columns_table,
     console,
     fit,
-    line,
-    new_table,
+    pick_columns,
     short_when,
     write_rows,
 )
@@ -45,56 +46,62 @@ from .output import (
 _KIND_STYLE = {"spike": "yellow", "negative": "red", "urgent": "bold red"}
 
 
-def alerts_table(rows: Sequence[dict[str, Any]], width: int | None = None) -> Table:
+ALERT_COLUMNS: tuple[Column, ...] = (
+    Column("id", lambda r, w: str(r["id"])),
+    Column("rule", lambda r, w: Text(safe_text(r["rule"])), max_width=14),
+    Column(
+        "kind",
+        lambda r, w: Text(r["kind"], style=_KIND_STYLE.get(r["kind"], "")),
+        max_width=14,
+        wide_only=True,
+    ),
+    Column("brand", lambda r, w: Text(safe_text(r["brand"] or "all")), max_width=14),
+    Column("fired", lambda r, w: short_when(r["fired"], w)),
+    Column("summary", lambda r, w: Text(safe_text(r["summary"])), flex=True),
+)
+
+
+def alerts_table(
+    rows: Sequence[dict[str, Any]], width: int | None = None, columns: Sequence[str] | None = None
+) -> Table:
     """Fired alerts, one line each when fitted to ``width`` columns (``None``: all, wrapped)."""
-    narrow = width is not None and width < NARROW
-    table = new_table("New alerts", width)
-    for col in ("id", "rule", "kind", "brand") if not narrow else ("id", "rule", "brand"):
-        table.add_column(col, no_wrap=True, overflow="ellipsis", max_width=14)
-    table.add_column("fired", no_wrap=True)
-    add_text_column(table, "summary", width)
-    for r in rows:
-        cells: list[str | Text] = [str(r["id"]), Text(safe_text(r["rule"]))]
-        if not narrow:
-            cells.append(Text(r["kind"], style=_KIND_STYLE.get(r["kind"], "")))
-        cells += [
-            Text(safe_text(r["brand"] or "all")),
-            short_when(r["fired"], width),
-            line(safe_text(r["summary"]), width),
-        ]
-        table.add_row(*cells)
-    return table
+    return columns_table("New alerts", ALERT_COLUMNS, rows, width, columns)
 
 
-def episodes_table(rows: Sequence[dict[str, Any]]) -> Table:
-    table = Table(title="Would have fired", title_justify="left")
+def _episode_numbers(r: dict[str, Any]) -> tuple[str, str]:
+    numbers = r["details"]["numbers"]
+    if r["kind"] == "spike":
+        return str(numbers["count"]), f"median {numbers['baseline_median']:g}"
+    return str(numbers["negatives"]), f"{numbers['baseline_share']:.0%} neg."
+
+
+EPISODE_COLUMNS: tuple[Column, ...] = (
+    Column("rule", lambda r, w: Text(safe_text(r["rule"])), max_width=16, narrow_max=12),
+    Column("brand", lambda r, w: Text(safe_text(r["brand"] or "all")), max_width=16, narrow_max=8),
     # The window's end is its start + the rule's window: one time column is enough.
-    for col in ("rule", "brand", "window from", "ended", "count", "peak", "baseline"):
-        justify = "right" if col in ("count", "peak") else "left"
-        table.add_column(col, justify=justify, overflow="fold")  # type: ignore[arg-type]
-    table.add_column("explained by", overflow="fold", ratio=1)
-    for r in rows:
-        numbers = r["details"]["numbers"]
-        if r["kind"] == "spike":
-            count, baseline = numbers["count"], f"median {numbers['baseline_median']:g}"
-        else:
-            count = numbers["negatives"]
-            baseline = f"{numbers['baseline_share']:.0%} neg."
-        table.add_row(
-            Text(safe_text(r["rule"])),
-            Text(safe_text(r["brand"] or "all")),
-            _minute(r["window_start"]) + f" +{r['details']['window']}",
-            _minute(r["ended"]) or "still on",
-            str(count),
-            str(r["peak"]),
-            baseline,
-            Text(safe_text(r["summary"].partition("; ")[2])),
-        )
-    return table
+    Column(
+        "from",
+        lambda r, w: short_when(r["window_start"], w) + f" +{r['details']['window']}",
+        header="window from",
+    ),
+    Column("ended", lambda r, w: short_when(r["ended"], w) or "still on"),
+    Column("count", lambda r, w: _episode_numbers(r)[0], justify="right"),
+    Column("peak", lambda r, w: str(r["peak"]), justify="right", wide_only=True),
+    Column("baseline", lambda r, w: _episode_numbers(r)[1], wide_only=True),
+    Column(
+        "explained",
+        lambda r, w: Text(safe_text(r["summary"].partition("; ")[2])),
+        header="explained by",
+        flex=True,
+    ),
+)
 
 
-def _minute(iso: str | None) -> str:
-    return (iso or "")[:16].replace("T", " ")
+def episodes_table(
+    rows: Sequence[dict[str, Any]], width: int | None = None, columns: Sequence[str] | None = None
+) -> Table:
+    """What --backtest found, one line an episode when fitted to ``width``."""
+    return columns_table("Would have fired", EPISODE_COLUMNS, rows, width, columns)
 
 
 def _where(result: alerting.ChannelResult) -> str:
@@ -173,6 +180,19 @@ def alerts_cmd(
         ),
     ] = False,
     fmt: FormatOpt = None,
+    wide: WideOpt = False,
+    columns: Annotated[
+        str | None,
+        typer.Option(
+            "--columns",
+            metavar="NAME,...",
+            help="Tables: only these columns, in this order (a comma list). "
+            + columns_help(ALERT_COLUMNS)
+            + " With --backtest: "
+            + columns_help(EPISODE_COLUMNS).removeprefix("Columns: "),
+            show_default=False,
+        ),
+    ] = None,
     wait: WaitOpt = 0.0,
     config: ConfigOpt = None,
     db: DbOpt = None,
@@ -180,6 +200,7 @@ def alerts_cmd(
 ) -> None:
     """Evaluate the alert rules now: store what fired, deliver pending alerts, print the
     new ones. Exit 1 when a delivery failed (those alerts go out on the next run)."""
+    chosen = pick_columns(columns, EPISODE_COLUMNS if backtest else ALERT_COLUMNS)
     cfg = load(config)
     rules = alert_rules(cfg)
     now = utcnow()
@@ -190,9 +211,10 @@ def alerts_cmd(
         write_rows(
             [e.as_record() for e in episodes],
             fmt or Format.table,
-            table=episodes_table,
+            table=fit(lambda rows, width: episodes_table(rows, width, chosen), wide=wide),
             fields=alerting.EPISODE_FIELDS,
             empty="No rule would have fired in that period.",
+            wide=wide,
         )
         return
     urgent_since = parse_when(since, option="--since", now=now) if since else None
@@ -211,9 +233,10 @@ def alerts_cmd(
         write_rows(
             [a.as_record() for a in run.fired],
             fmt or Format.table,
-            table=fit(alerts_table, wide=False),
+            table=fit(lambda rows, width: alerts_table(rows, width, chosen), wide=wide),
             fields=alerting.ALERT_FIELDS,
             empty="No new alerts.",
+            wide=wide,
         )
     report_run(run, quiet, alerting.duration_text(rules.deliver.max_age))
     if not run.ok:

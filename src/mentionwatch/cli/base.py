@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Annotated, Any, NoReturn, ParamSpec, TypeVar
 
 import typer
-from typer.core import TyperGroup
+from typer.core import TyperArgument, TyperCommand, TyperGroup
 
 from .. import __version__
 from ..config.loader import Config, find_config, resolve_db_path
@@ -60,6 +60,49 @@ class _OneLineUsageErrors(TyperGroup):
     def invoke(self, ctx: Any) -> Any:
         with _usage_errors_in_one_line():  # the command's own options and arguments
             return super().invoke(ctx)
+
+
+class WordyHelp(TyperCommand):
+    """A command whose help names its arguments with words, as its options do.
+
+    Typer writes an argument's Python type after its name (``ID <str>``, ``ID...
+    <list[str]>``) and wraps it in braces in the usage line (``{ID... NAME}...``): to a
+    reader those are noise. Here the usage line shows the metavar as written (``ID...
+    NAME``; an optional one in brackets) and the argument list drops the type.
+    """
+
+    def collect_usage_pieces(self, ctx: Any) -> list[str]:
+        pieces = [self.options_metavar] if self.options_metavar else []
+        for param in self.get_params(ctx):
+            if param.param_type_name != "argument":
+                pieces.extend(param.get_usage_pieces(ctx))
+                continue
+            name = param.metavar or (param.name or "").upper()
+            if param.metavar is None and param.nargs != 1:
+                name += "..."
+            # A metavar already in brackets ("[BRAND]") says it is optional itself.
+            optional = not param.required and not name.startswith("[")
+            pieces.append(f"[{name}]" if optional else name)
+        return pieces
+
+    def format_options(self, ctx: Any, formatter: Any) -> None:
+        args, opts = [], []
+        for param in self.get_params(ctx):
+            record = param.get_help_record(ctx)
+            if record is None:
+                continue
+            if isinstance(param, TyperArgument):
+                name, help_text = record
+                type_text = param.display_type_rich(ctx)  # what Typer appended to the name
+                if type_text and name.endswith(f" {type_text}"):
+                    name = name[: -len(type_text) - 1]
+                args.append((name, help_text))
+            else:
+                opts.append(record)
+        for title, rows in (("Arguments", args), ("Options", opts)):
+            if rows:
+                with formatter.section(title):
+                    formatter.write_dl(rows)
 
 
 app = typer.Typer(
@@ -114,6 +157,7 @@ FormatOpt = Annotated[
     typer.Option(
         "--format",
         "-f",
+        metavar="FORMAT",
         help="table (people), json (one array), jsonl (one object a line) or csv.",
         show_default=False,
     ),

@@ -5,12 +5,16 @@ why it matched), `sources` (per-source health).
 from __future__ import annotations
 
 import json
-from typing import Annotated
+from collections.abc import Sequence
+from typing import Annotated, Any
 
 import typer
+from rich.table import Table
+from rich.text import Text
 
 from ..errors import ConfigError
 from ..store import db as store
+from ..textutil import safe_text
 from ..timeutil import parse_when
 from ..webcare.inbox import LISTABLE
 from .base import (
@@ -25,7 +29,21 @@ from .base import (
     open_store,
     optional_config,
 )
-from .output import Format, WideOpt, console, fit, write_records, write_rows
+from .output import (
+    MENTION_COLUMNS,
+    Cell,
+    Column,
+    Format,
+    WideOpt,
+    columns_option,
+    columns_table,
+    console,
+    fit,
+    pick_columns,
+    short_when,
+    write_records,
+    write_rows,
+)
 
 # What --status accepts: the inbox statuses and "irrelevant" (from relevance labels).
 MENTION_STATUSES = (*LISTABLE, "irrelevant")
@@ -74,11 +92,13 @@ def mentions(
     ] = 50,
     fmt: FormatOpt = None,
     wide: WideOpt = False,
+    columns: Annotated[str | None, columns_option(MENTION_COLUMNS)] = None,
     config: ConfigOpt = None,
     db: DbOpt = None,
     quiet: QuietOpt = False,
 ) -> None:
     """List stored mentions, newest first, filtered."""
+    chosen = pick_columns(columns, MENTION_COLUMNS)
     if sentiment is not None and sentiment not in ("positive", "neutral", "negative"):
         raise ConfigError(f"--sentiment: expected positive, neutral or negative, got {sentiment!r}")
     if status is not None and status not in MENTION_STATUSES:
@@ -99,7 +119,7 @@ def mentions(
     with open_store(cfg, db, create=False) as database:
         check_brand(database, cfg, brand)
         records = store.query_mentions(database, filt)
-    write_records(records, fmt or Format.table, wide=wide)
+    write_records(records, fmt or Format.table, wide=wide, columns=chosen)
 
 
 @app.command()
@@ -130,21 +150,78 @@ def show(
         console().print(render_mention(record))
 
 
+# ----------------------------------------------------------------- sources
+
+_HEALTH_STYLE = {"ok": "green", "not-modified": "dim", "error": "bold red"}
+
+
+def _last_success(r: dict[str, Any], width: int | None) -> str:
+    success = (r["last_success"] or "never")[:16].replace("T", " ")
+    return short_when(success, width) if success != "never" else success
+
+
+def _last_error(r: dict[str, Any], width: int | None) -> Text:
+    error = ""
+    if r["last_status"] == "warning":
+        error = "; ".join(r["last_warnings"])
+    elif r["last_error"]:
+        error = f"{(r['last_error_at'] or '')[:16]} {r['last_error']}"
+    return Text(safe_text(error), style="red")
+
+
+def _count(key: str) -> Cell:
+    return lambda r, w: str(r[key] if r[key] is not None else "-")
+
+
+SOURCE_COLUMNS: tuple[Column, ...] = (
+    Column("source", lambda r, w: Text(safe_text(r["name"])), max_width=16),
+    Column("type", lambda r, w: r["type"], wide_only=True),
+    Column(
+        "status",
+        lambda r, w: Text(r["last_status"], style=_HEALTH_STYLE.get(r["last_status"], "yellow")),
+    ),
+    Column("last-success", _last_success, header="last success"),
+    Column("items", _count("last_items"), justify="right"),
+    Column("new", _count("last_mentions"), justify="right"),
+    Column(
+        "latency",
+        lambda r, w: f"{r['last_seconds']:.2f}s" if r["last_seconds"] is not None else "-",
+        justify="right",
+        wide_only=True,
+    ),
+    Column("last-error", _last_error, header="last error", flex=True),
+)
+
+
+def health_table(
+    rows: Sequence[dict[str, Any]], width: int | None = None, columns: Sequence[str] | None = None
+) -> Table:
+    """One line per source when ``width`` (the terminal's columns) is given: below 100
+    columns the type and latency go and the error is cut with "…"; ``None`` shows all."""
+    return columns_table("Sources", SOURCE_COLUMNS, rows, width, columns)
+
+
 @app.command()
 @handle_errors
 def sources(
     fmt: FormatOpt = None,
     wide: WideOpt = False,
+    columns: Annotated[str | None, columns_option(SOURCE_COLUMNS)] = None,
     config: ConfigOpt = None,
     db: DbOpt = None,
     quiet: QuietOpt = False,
 ) -> None:
     """Per-source health: last success, last error, items, mentions, latency."""
-    from ..report.health import FIELDS, health_rows, health_table
+    from ..report.health import FIELDS, health_rows
 
+    chosen = pick_columns(columns, SOURCE_COLUMNS)
     cfg = load(config)
     with open_store(cfg, db) as database:
         rows = health_rows(cfg, store.source_health(database))
     write_rows(
-        rows, fmt or Format.table, table=fit(health_table, wide=wide), fields=FIELDS, wide=wide
+        rows,
+        fmt or Format.table,
+        table=fit(lambda rows, width: health_table(rows, width, chosen), wide=wide),
+        fields=FIELDS,
+        wide=wide,
     )

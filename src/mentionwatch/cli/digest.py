@@ -77,6 +77,7 @@ def digest(
         typer.Option(
             "--format",
             "-f",
+            metavar="FORMAT",
             help="text (default), markdown, html or json. Not with --email: the message "
             "carries text and HTML.",
             show_default=False,

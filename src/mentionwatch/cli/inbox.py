@@ -35,14 +35,15 @@ from .base import (
     require_keys,
 )
 from .output import (
-    NARROW,
+    Column,
     Format,
     WideOpt,
-    add_text_column,
+    columns_option,
+    columns_table,
     console,
     fit,
-    line,
-    new_table,
+    pick_columns,
+    short_id,
     short_when,
     write_rows,
 )
@@ -71,46 +72,57 @@ TRIAGE_KEYS = "o open · a assign · d done · i ignore · x irrelevant · s ski
 # ------------------------------------------------------------------------ listing
 
 
-def inbox_table(rows: Sequence[dict[str, Any]], width: int | None = None) -> Table:
+def _headline(r: dict[str, Any], width: int | None) -> str:
+    headline = safe_text(r["title"] or r["excerpt"])
+    return headline if len(headline) <= 100 or width is None else headline[:99] + "…"
+
+
+def _status_cell(r: dict[str, Any], width: int | None) -> Text:
+    # An overdue row is red as a whole: its status keeps no colour of its own.
+    return Text(r["status"], style="" if r["overdue"] else _STATUS_STYLE.get(r["status"], ""))
+
+
+def _date_cell(r: dict[str, Any], width: int | None) -> str:
+    # An undated post shows no date: its fetch time would pass for one.
+    return "—" if r.get("undated") else short_when(r["at"], width)
+
+
+INBOX_COLUMNS: tuple[Column, ...] = (
+    # The rows are in rank order already: the number is a luxury when narrow.
+    Column("rank", lambda r, w: str(r["rank"]), header="#", justify="right", wide_only=True),
+    Column("id", short_id, style="cyan"),
+    Column("status", _status_cell),
+    Column(
+        "assignee", lambda r, w: Text(safe_text(r["assignee"] or "")), max_width=14, wide_only=True
+    ),
+    Column("brand", lambda r, w: Text(safe_text(r["brand"])), max_width=16, narrow_max=8),
+    Column("date", _date_cell),
+    Column("title", _headline, flex=True),
+    Column(
+        "why", lambda r, w: Text(safe_text(r["reason"])), flex=True, max_width=40, narrow_max=14
+    ),
+    Column(
+        "source", lambda r, w: Text(safe_text(r.get("source") or "")), max_width=24, optional=True
+    ),
+    Column(
+        "author", lambda r, w: Text(safe_text(r.get("author") or "")), max_width=18, optional=True
+    ),
+    Column("url", lambda r, w: Text(safe_text(r.get("url") or "")), flex=True, optional=True),
+)
+
+
+def inbox_table(
+    rows: Sequence[dict[str, Any]], width: int | None = None, columns: Sequence[str] | None = None
+) -> Table:
     """The inbox for people; overdue rows red, flags in the severity's colour.
 
     ``width``: the columns to fit in (one line a mention; the rank number and the
     assignee go first when narrow); ``None`` shows every column, nothing cut (``--wide``).
     """
-    narrow = width is not None and width < NARROW
-    table = new_table("Inbox", width)
-    if not narrow:  # the rows are in rank order already; the number is a luxury
-        table.add_column("#", justify="right", no_wrap=True)
-    table.add_column("id", no_wrap=True, style="cyan")
-    table.add_column("status", no_wrap=True)
-    if not narrow:
-        table.add_column("assignee", overflow="ellipsis", no_wrap=True, max_width=14)
-    table.add_column("brand", no_wrap=True, overflow="ellipsis", max_width=8 if narrow else 16)
-    table.add_column("published", no_wrap=True)
-    add_text_column(table, "title / text", width)
-    if width is None:
-        table.add_column("why", overflow="fold", ratio=1)
-    else:
-        table.add_column("why", overflow="ellipsis", no_wrap=True, max_width=14 if narrow else 40)
-    for r in rows:
-        headline = safe_text(r["title"] or r["excerpt"])
-        headline = headline if len(headline) <= 100 else headline[:99] + "…"
-        cells: list[RenderableType] = [] if narrow else [str(r["rank"])]
-        cells += [
-            Text(r["id"][:7] if narrow else r["id"][:10]),
-            Text(r["status"], style="" if r["overdue"] else _STATUS_STYLE.get(r["status"], "")),
-        ]
-        if not narrow:
-            cells.append(Text(safe_text(r["assignee"] or "")))
-        cells += [
-            Text(safe_text(r["brand"])),
-            # An undated post shows no date: its fetch time would pass for one.
-            "—" if r.get("undated") else short_when(r["at"], width),
-            line(headline, width),
-            Text(safe_text(r["reason"])),
-        ]
-        table.add_row(*cells, style="red" if r["overdue"] else None)
-    return table
+    return columns_table(
+        "Inbox", INBOX_COLUMNS, rows, width, columns,
+        row_style=lambda r: "red" if r["overdue"] else None,
+    )  # fmt: skip
 
 
 def _who(explicit: str | None) -> str | None:
@@ -153,6 +165,7 @@ def inbox_cmd(
     as_: AsOpt = None,
     fmt: FormatOpt = None,
     wide: WideOpt = False,
+    columns: Annotated[str | None, columns_option(INBOX_COLUMNS)] = None,
     config: ConfigOpt = None,
     db: DbOpt = None,
     quiet: QuietOpt = False,
@@ -160,6 +173,7 @@ def inbox_cmd(
     """What needs handling (new and open mentions), highest priority first: policy flags
     (by severity), then overdue, then negative sentiment x reach x freshness. The `why`
     column says what put each mention where it is."""
+    chosen = pick_columns(columns, INBOX_COLUMNS)
     if mine and assignee is not None:
         raise ConfigError("--mine and --assignee: choose one")
     me = _who(as_)
@@ -189,7 +203,7 @@ def inbox_cmd(
     write_rows(
         [i.as_record() for i in items],
         fmt or Format.table,
-        table=fit(inbox_table, wide=wide),
+        table=fit(lambda rows, width: inbox_table(rows, width, chosen), wide=wide),
         fields=webcare.INBOX_FIELDS,
         empty="Nothing to handle.",
         wide=wide,

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Sequence
 from enum import StrEnum
 from typing import Annotated, Any
 
 import sqlite_utils
 import typer
-from rich import box
 from rich.console import Console, Group, RenderableType
 from rich.table import Table
 from rich.text import Text
@@ -32,7 +32,17 @@ from .base import (
     quiet_mode,
     require_keys,
 )
-from .output import console
+from .output import (
+    WIDE,
+    Cell,
+    Column,
+    WideOpt,
+    columns_option,
+    columns_table,
+    console,
+    fit,
+    pick_columns,
+)
 
 SNIPPET = 500  # characters of the post text shown per mention when labelling by keys
 _LEAD = 150  # of which, before the first match: enough to see what it is about
@@ -229,6 +239,56 @@ def card(record: dict[str, Any], position: int, total: int, current: str | None)
 # ----------------------------------------------------------------------------- precision
 
 
+def _precision_cell(counts: labels.Counts) -> Text:
+    """``80.0% [49.0, 94.3]``: the precision and its interval, in percent."""
+    share, interval = counts.precision, counts.interval
+    if share is None or interval is None:
+        return Text("no labels", style="dim")
+    low, high = interval
+    return Text(f"{100 * share:.1f}% [{100 * low:.1f}, {100 * high:.1f}]")
+
+
+def _number(key: str, style: str = "") -> Cell:
+    return lambda r, w: Text(str(getattr(r["counts"], key)), style=style)
+
+
+PRECISION_COLUMNS: tuple[Column, ...] = (
+    # A brand's line, then its keywords' lines indented under it.
+    Column(
+        "brand",
+        lambda r, w: Text(r["label"], style="bold" if r["_section"] else ""),
+        header="brand/keyword",  # 13 characters: what is left at 80 columns
+        flex=True,
+    ),
+    Column("mentions", _number("mentions"), justify="right"),
+    Column("relevant", _number("relevant", "green"), justify="right"),
+    Column("irrelevant", _number("irrelevant", "yellow"), justify="right"),
+    Column("unlabelled", _number("unlabelled", "dim"), justify="right"),
+    Column(
+        "precision",
+        lambda r, w: _precision_cell(r["counts"]),
+        header=f"precision [{labels.CONFIDENCE:.0%} CI]",
+    ),
+)
+
+
+def precision_table(
+    report: list[labels.BrandPrecision],
+    width: int | None = None,
+    columns: Sequence[str] | None = None,
+) -> Table:
+    """Per brand, then per keyword under it; one line each when fitted to ``width``
+    (a keyword too long for the first column is cut with "…")."""
+    rows: list[dict[str, Any]] = []
+    for b in report:
+        rows.append({"label": safe_text(b.brand), "counts": b.counts, "_section": True})
+        rows += [
+            {"label": "  " + safe_text(k.keyword), "counts": k.counts, "_section": False}
+            for k in b.keywords
+        ]
+    return columns_table(None, PRECISION_COLUMNS, rows, width, columns)
+
+
 @app.command()
 @handle_errors
 def precision(
@@ -246,14 +306,19 @@ def precision(
     ] = None,
     fmt: Annotated[
         PrecisionFormat | None,
-        typer.Option("--format", "-f", help="table (people) or json.", show_default=False),
+        typer.Option(
+            "--format", "-f", metavar="FORMAT", help="table (people) or json.", show_default=False
+        ),
     ] = None,
+    wide: WideOpt = False,
+    columns: Annotated[str | None, columns_option(PRECISION_COLUMNS)] = None,
     config: ConfigOpt = None,
     db: DbOpt = None,
     quiet: QuietOpt = False,
 ) -> None:
     """Precision per brand and per matched keyword: relevant / labelled mentions, with a
     95% Wilson interval, and the keywords that bring most of the irrelevant mentions."""
+    chosen = pick_columns(columns, PRECISION_COLUMNS)
     start = parse_when(since, option="--since") if since else None
     cfg = optional_config(config)
     with open_store(cfg, db, create=False) as database:
@@ -268,48 +333,15 @@ def precision(
         print(json.dumps(labels.report_json(report), ensure_ascii=False, indent=2))
     elif report:
         out = Console(file=sys.stdout, highlight=False, emoji=False)
-        out.print(precision_table(report))
+        if wide:  # every column at its natural width: for a pager (less -S) or a file
+            out.width = max(out.width, WIDE)
+        out.print(fit(lambda rows, width: precision_table(report, width, chosen), wide=wide)([]))
         for line in noise_lines(report):
             out.print(line)
     elif not quiet_mode(quiet):
         console(stderr=True).print("No mentions.", style="dim")
     if report and not any(b.counts.labelled for b in report) and not quiet_mode(quiet):
         console(stderr=True).print(_NO_LABELS, markup=False)
-
-
-def _precision_cell(counts: labels.Counts) -> Text:
-    """``80.0% [49.0, 94.3]``: the precision and its interval, in percent."""
-    share, interval = counts.precision, counts.interval
-    if share is None or interval is None:
-        return Text("no labels", style="dim")
-    low, high = interval
-    return Text(f"{100 * share:.1f}% [{100 * low:.1f}, {100 * high:.1f}]")
-
-
-def _cells(counts: labels.Counts) -> list[Text]:
-    return [
-        Text(str(counts.mentions)),
-        Text(str(counts.relevant), style="green"),
-        Text(str(counts.irrelevant), style="yellow"),
-        Text(str(counts.unlabelled), style="dim"),
-        _precision_cell(counts),
-    ]
-
-
-def precision_table(report: list[labels.BrandPrecision]) -> Table:
-    # A light box: the table must fit 80 columns (a cron mail, a narrow terminal).
-    table = Table(box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True)
-    table.add_column("brand / keyword", overflow="fold", min_width=12)
-    for name in ("mentions", "relevant", "irrelevant", "unlabelled"):
-        table.add_column(name, justify="right", no_wrap=True)
-    table.add_column(f"precision [{labels.CONFIDENCE:.0%} CI]", no_wrap=True)
-    for i, b in enumerate(report):
-        if i:
-            table.add_section()
-        table.add_row(Text(safe_text(b.brand), style="bold"), *_cells(b.counts))
-        for k in b.keywords:
-            table.add_row(Text("  " + safe_text(k.keyword)), *_cells(k.counts))
-    return table
 
 
 def noise_lines(report: list[labels.BrandPrecision]) -> list[Text]:

@@ -12,8 +12,9 @@ import json
 import sys
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from enum import StrEnum
-from typing import TYPE_CHECKING, Annotated, Any, TextIO
+from typing import TYPE_CHECKING, Annotated, Any, Literal, TextIO
 
 import typer
 from rich import box
@@ -24,6 +25,7 @@ from rich.text import Text
 if TYPE_CHECKING:
     from rich.progress import Progress
 
+from ..errors import ConfigError
 from ..models import SourceReport
 from ..store.db import RECORD_FIELDS
 from ..textutil import safe_text
@@ -138,40 +140,179 @@ def line(text: str, width: int | None, style: str = "") -> Text:
     return Text(text, style=style, no_wrap=True, overflow="ellipsis")
 
 
+# ------------------------------------------------------------------ named columns
+
+Cell = Callable[[dict[str, Any], int | None], RenderableType]
+
+
+@dataclass(frozen=True, slots=True)
+class Column:
+    """One column a table can show, under the name ``--columns`` uses for it.
+
+    ``cell(row, width)`` draws it (``width`` as ``Fitted`` passes it: ``None`` for
+    ``--wide``). By default a table shows its columns in order, less the ``optional`` ones
+    (shown only when asked for) and, below NARROW columns, the ``wide_only`` ones. A
+    ``flex`` column (the title, the summary, the why) gives up width when the line is too
+    long, the widest first, its cells cut with "…"; the others keep their width (up to
+    ``max_width``, ``narrow_max`` when narrow; longer values are cut with "…" too).
+    """
+
+    name: str
+    cell: Cell
+    header: str = ""  # default: the name
+    flex: bool = False
+    max_width: int | None = None
+    narrow_max: int | None = None
+    wide_only: bool = False
+    optional: bool = False
+    justify: Literal["left", "right"] = "left"
+    style: str = ""
+
+
+def columns_help(columns: Sequence[Column]) -> str:
+    """The sentence ``--columns`` help ends with: every name, the default ones first."""
+    shown = [c.name for c in columns if not c.optional]
+    extra = [c.name for c in columns if c.optional]
+    more = f"; also: {', '.join(extra)}" if extra else ""
+    return f"Columns: {', '.join(shown)}{more}."
+
+
+def columns_option(columns: Sequence[Column]) -> Any:
+    """``--columns NAME,...`` for a table of ``columns`` (its help lists the names)."""
+    return typer.Option(
+        "--columns",
+        metavar="NAME,...",
+        help="Tables: only these columns, in this order (a comma list). " + columns_help(columns),
+        show_default=False,
+    )
+
+
+def pick_columns(value: str | None, columns: Sequence[Column]) -> tuple[str, ...] | None:
+    """``--columns`` checked against the table's names: None (the default set), or the
+    names asked for. An unknown name is a usage error that lists the valid ones."""
+    if value is None:
+        return None
+    names = {c.name for c in columns}
+    asked = tuple(n.strip().lower() for n in value.split(",") if n.strip())
+    unknown = [n for n in asked if n not in names]
+    if unknown or not asked:
+        what = f"unknown column {unknown[0]!r}" if unknown else "no column named"
+        valid = ", ".join(c.name for c in columns)
+        raise ConfigError(f"--columns: {what}; valid: {valid}")
+    return tuple(dict.fromkeys(asked))  # a name given twice is shown once
+
+
+def columns_table(
+    title: str | None,
+    columns: Sequence[Column],
+    rows: Sequence[dict[str, Any]],
+    width: int | None,
+    chosen: Sequence[str] | None = None,
+    *,
+    row_style: Callable[[dict[str, Any]], str | None] | None = None,
+) -> Table:
+    """``rows`` as a table of ``columns`` (``chosen`` ones, or the default set for the
+    width), one line a row when fitted to ``width``; ``None`` shows everything, wrapped.
+    A row with a true ``"_section"`` starts a new section (a line above it)."""
+    narrow = width is not None and width < NARROW
+    by_name = {c.name: c for c in columns}
+    if chosen:
+        shown = [by_name[n] for n in chosen]
+    else:
+        shown = [c for c in columns if not c.optional and not (narrow and c.wide_only)]
+    table = new_table(title, width)
+    for c in shown:
+        # A header is one line too: cut with "…" rather than wrapped into two.
+        name = c.header or c.name
+        header: str | Text = name
+        if width is not None:
+            header = Text(name, no_wrap=True, overflow="ellipsis")
+        if width is None:
+            table.add_column(
+                header,
+                overflow="fold",
+                justify=c.justify,
+                style=c.style,
+                ratio=1 if c.flex else None,
+            )
+        elif c.flex:
+            # Not no_wrap: that is what lets rich narrow these columns (and only these);
+            # their cells are no_wrap Text, so a narrowed cell is cut with "…", not wrapped.
+            # No min_width: rich honours it after fitting, and floors that add up to more
+            # than the terminal has make the console crop the line's end (its border, its
+            # "…"). The title keeps its ~24 characters at 80 columns because the narrow
+            # defaults leave out the low-value columns (tests/test_tables.py).
+            table.add_column(
+                header, overflow="ellipsis", justify=c.justify, style=c.style,
+                max_width=(c.narrow_max or c.max_width) if narrow else c.max_width,
+            )  # fmt: skip
+        else:
+            table.add_column(
+                header, overflow="ellipsis", no_wrap=True, justify=c.justify, style=c.style,
+                max_width=(c.narrow_max or c.max_width) if narrow else c.max_width,
+            )  # fmt: skip
+    for i, row in enumerate(rows):
+        if i and row.get("_section"):
+            table.add_section()
+        cells = []
+        for c in shown:
+            cell = c.cell(row, width)
+            if isinstance(cell, str):
+                cell = Text(cell)
+            if width is not None and isinstance(cell, Text):
+                cell.no_wrap, cell.overflow = True, "ellipsis"  # one line, cut with "…"
+            cells.append(cell)
+        table.add_row(*cells, style=row_style(row) if row_style else None)
+    return table
+
+
+# ------------------------------------------------------------------ mentions
+
 _SENTIMENT_STYLE = {"positive": "green", "negative": "red", "neutral": "dim"}
 
 
+def _score_cell(r: dict[str, Any], width: int | None) -> Text:
+    score = r.get("sentiment")
+    label = r.get("sentiment_label") or "neutral"
+    return Text(f"{score:+.2f}" if score is not None else "", style=_SENTIMENT_STYLE[label])
+
+
+def _published_cell(r: dict[str, Any], width: int | None) -> Text:
+    # An undated post shows no date: its fetch time would pass for one.
+    return Text(short_when(r.get("published"), width) if r.get("published") else "—")
+
+
+def short_id(r: dict[str, Any], width: int | None) -> Text:
+    """7 characters of the id when narrow (as git does), 10 otherwise."""
+    return Text(r["id"][:7] if width is not None and width < NARROW else r["id"][:10])
+
+
+def _cut(limit: int) -> Callable[[Any, int | None], str]:
+    """Text cut to ``limit`` characters when fitted (a cell is one line anyway)."""
+    return lambda value, width: _short(value, limit if width is not None else 100_000)
+
+
+MENTION_COLUMNS: tuple[Column, ...] = (
+    Column("id", short_id, style="cyan"),
+    Column("brand", lambda r, w: Text(safe_text(r["brand"])), max_width=16, narrow_max=10),
+    Column("source", lambda r, w: Text(_short(r["source"], 24)), max_width=24, narrow_max=10),
+    Column("date", _published_cell),
+    Column("score", _score_cell, justify="right"),
+    Column("title", lambda r, w: _cut(120)(r["title"] or r["text"], w), flex=True),
+    Column("author", lambda r, w: _cut(30)(r.get("author"), w), max_width=18, wide_only=True),
+    Column("status", lambda r, w: Text(safe_text(r.get("status") or "")), optional=True),
+    Column("url", lambda r, w: _cut(300)(r.get("url"), w), flex=True, optional=True),
+)
+
+
 def mentions_table(
-    records: Sequence[dict[str, Any]], title: str | None = None, width: int | None = None
+    records: Sequence[dict[str, Any]],
+    title: str | None = None,
+    width: int | None = None,
+    columns: Sequence[str] | None = None,
 ) -> Table:
-    """Mentions, one line each when ``width`` is given (the author goes first when narrow)."""
-    narrow = width is not None and width < NARROW
-    table = new_table(title, width)
-    table.add_column("id", no_wrap=True, style="cyan")
-    table.add_column("brand", no_wrap=True, overflow="ellipsis", max_width=10 if narrow else 16)
-    table.add_column("source", no_wrap=True, overflow="ellipsis", max_width=10 if narrow else 24)
-    table.add_column("published", no_wrap=True)
-    table.add_column("sent.", justify="right", no_wrap=True)
-    add_text_column(table, "title / text", width)
-    if not narrow:
-        table.add_column("author", overflow="ellipsis", no_wrap=True, max_width=18)
-    for r in records:
-        headline = r["title"] or r["text"]
-        label = r.get("sentiment_label") or "neutral"
-        score = r.get("sentiment")
-        cells = [
-            Text(r["id"][:7] if narrow else r["id"][:10]),
-            Text(safe_text(r["brand"])),
-            Text(_short(r["source"], 24)),
-            # An undated post shows no date: its fetch time would pass for one.
-            Text(short_when(r.get("published"), width) if r.get("published") else "—"),
-            Text(f"{score:+.2f}" if score is not None else "", style=_SENTIMENT_STYLE[label]),
-            line(_short(headline, 120 if width is not None else 2000), width),
-        ]
-        if not narrow:
-            cells.append(Text(_short(r.get("author"), 30)))
-        table.add_row(*cells)
-    return table
+    """Mentions, one line each when ``width`` is given (the author goes when narrow)."""
+    return columns_table(title, MENTION_COLUMNS, records, width, columns)
 
 
 def write_rows(
@@ -220,15 +361,17 @@ def write_records(
     *,
     title: str | None = None,
     wide: bool = False,
+    columns: Sequence[str] | None = None,
 ) -> None:
     """Mention records (the JSON record of DESIGN.md) in any format.
 
-    The table fits the terminal (80 columns in a pipe) unless ``wide``.
+    The table fits the terminal (80 columns in a pipe) unless ``wide``; ``columns``:
+    the MENTION_COLUMNS to show (default: those that fit).
     """
     write_rows(
         records,
         fmt,
-        table=fit(lambda rows, width: mentions_table(rows, title, width), wide=wide),
+        table=fit(lambda rows, width: mentions_table(rows, title, width, columns), wide=wide),
         fields=RECORD_FIELDS,
         out=out,
         empty="No mentions.",

@@ -464,6 +464,7 @@ def backtest_query(
         typer.Option(
             "--format",
             "-f",
+            metavar="FORMAT",
             help="table (people, default) or json (one object).",
             show_default=False,
         ),

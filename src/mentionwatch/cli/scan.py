@@ -30,10 +30,13 @@ from .base import (
     quiet_mode,
 )
 from .output import (
+    MENTION_COLUMNS,
     Format,
     WideOpt,
     brand_summary,
+    columns_option,
     console,
+    pick_columns,
     progress_bar,
     source_summary,
     write_records,
@@ -127,6 +130,7 @@ def scan(
     ] = None,
     fmt: FormatOpt = None,
     wide: WideOpt = False,
+    columns: Annotated[str | None, columns_option(MENTION_COLUMNS)] = None,
     alerts: Annotated[
         bool,
         typer.Option(
@@ -151,6 +155,7 @@ def scan(
     from ..report import alerts as alerting
     from .alerts import alert_rules, report_run
 
+    chosen = pick_columns(columns, MENTION_COLUMNS)  # a typo is exit 2 before fetching
     cfg = load(config)
     rules = alert_rules(cfg) if alerts else None  # a missing section is exit 2, before fetching
     run = None
@@ -164,7 +169,9 @@ def scan(
         if fmt is not None or not quiet_mode(quiet):
             new = store.MentionFilter(ids=report.new_mention_ids)
             records = store.query_mentions(database, new)
-            write_records(records, fmt or Format.table, title="New mentions", wide=wide)
+            write_records(
+                records, fmt or Format.table, title="New mentions", wide=wide, columns=chosen
+            )
             if for_people(quiet) and records:
                 console(stderr=True).print(brand_summary(records, [b.name for b in cfg.brands]))
         print_run(report, quiet, warned_before)

@@ -60,9 +60,9 @@ def starter_config(brand: str) -> str:
 @app.command()
 @handle_errors
 def init(
-    path: Annotated[Path, typer.Argument(help="Where to write the starter config.")] = Path(
-        "mentionwatch.yaml"
-    ),
+    path: Annotated[
+        Path, typer.Argument(metavar="PATH", help="Where to write the starter config.")
+    ] = Path("mentionwatch.yaml"),
     brand: Annotated[
         str | None,
         typer.Option(
@@ -80,6 +80,7 @@ def init(
         ),
     ] = False,
     force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")] = False,
+    quiet: QuietOpt = False,
 ) -> None:
     """Write a starter config: your brand and five sources that need no account (Hacker
     News, Google News, Bing News, Reddit, Mastodon), ready for `mentionwatch scan`."""
@@ -105,11 +106,12 @@ def init(
         path.write_text(text, encoding="utf-8")
     except OSError as exc:
         raise ConfigError(f"cannot write {path}: {exc}") from None
-    console(stderr=True).print(
-        f"Wrote {path}. Check it, then scan: mentionwatch -c {path} check && "
-        f"mentionwatch -c {path} scan",
-        markup=False,
-    )
+    if not quiet_mode(quiet):
+        console(stderr=True).print(
+            f"Wrote {path}. Check it, then scan: mentionwatch -c {path} check && "
+            f"mentionwatch -c {path} scan",
+            markup=False,
+        )
 
 
 def _env_warnings(cfg: Config) -> list[str]:

@@ -40,7 +40,7 @@ class SpikeRule:
 
     kind: ClassVar[str] = "spike"
     name: str
-    brand: str | None = None  # None: all brands together
+    brand: str | None = None  # None: all `own` brands together (AlertsConfig.own_brands)
     window: timedelta = SPIKE_WINDOW
     baseline: int = 24
     sensitivity: float = 3.0
@@ -101,6 +101,13 @@ class AlertDelivery:
 class AlertsConfig:
     rules: tuple[Rule, ...]
     deliver: AlertDelivery = field(default_factory=AlertDelivery)
+    # What a rule without `brand:` counts: the `own` brands (competitors and topics only
+    # when a rule names them). None: every brand (no brand list was given).
+    own_brands: tuple[str, ...] | None = None
+
+    def scope(self, rule: Rule) -> tuple[str, ...] | None:
+        """The stored brand names ``rule`` counts (None: all of them)."""
+        return (rule.brand,) if rule.brand is not None else self.own_brands
 
 
 ALERTS_KEYS = ("deliver", "rules")
@@ -121,11 +128,13 @@ def parse_alerts(
     raw: Any,
     *,
     brands: Sequence[str] = (),
+    own_brands: Sequence[str] | None = None,
     has_email: bool = True,
 ) -> AlertsConfig | None:
     """The `alerts:` section (``None`` when absent). ``brands`` are the configured brand
-    names (a rule's ``brand`` must be one of them, spelled as in the config), and
-    ``has_email`` says whether an `email:` section exists for ``deliver.email``."""
+    names (a rule's ``brand`` must be one of them, spelled as in the config),
+    ``own_brands`` those of role `own` (what a rule without a brand counts; None: all),
+    and ``has_email`` says whether an `email:` section exists for ``deliver.email``."""
     if raw is None:
         return None
     at: KeyPath = ("alerts",)
@@ -147,7 +156,8 @@ def parse_alerts(
         names[rule.name.casefold()] = i
         rules.append(rule)
     deliver = _deliver(r, raw.get("deliver"), (*at, "deliver"), has_email)
-    return AlertsConfig(rules=tuple(rules), deliver=deliver)
+    own = tuple(own_brands) if own_brands is not None else None
+    return AlertsConfig(rules=tuple(rules), deliver=deliver, own_brands=own)
 
 
 def _rule(r: Reader, item: Any, at: KeyPath, brands: Sequence[str]) -> Rule:

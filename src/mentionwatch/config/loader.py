@@ -142,7 +142,11 @@ def _build(r: Reader, data: Any, path: Path | None) -> Config:
             database = path.parent / database
     email = parse_email(r, data["email"]) if data.get("email") is not None else None
     alerts = parse_alerts(
-        r, data.get("alerts"), brands=[b.name for b in brands], has_email=email is not None
+        r,
+        data.get("alerts"),
+        brands=[b.name for b in brands],
+        own_brands=[b.name for b in brands if b.answerable],
+        has_email=email is not None,
     )
     policy = parse_policy(
         r,

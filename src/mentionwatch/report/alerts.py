@@ -25,6 +25,8 @@ How the window rules decide, and why this way:
   means nobody can say the spike never stopped, so the next breach starts a new episode.
 * Urgent: one alert per matching post, the episode is the mention id; when a rule covers
   every brand, a post that names two brands still fires once.
+* Which brands a rule counts: the one it names, else every brand of role ``own``
+  together. Competitors and topics count only in a rule that names them.
 * Policy: the scan flags mentions by the `policy:` rules (webcare.policy); every flag raised
   within ``deliver.max_age`` becomes an alert of kind ``policy`` under the policy rule's
   name, episode = the mention id (so once per mention and rule, and once per post like
@@ -61,6 +63,7 @@ from .render import web_url
 MAD_TO_SIGMA = 1.4826  # MAD of a normal distribution x this = its standard deviation
 TOP = 5  # terms and sources named in an explanation
 EXAMPLES = 3  # mentions quoted in an explanation
+Scope = tuple[str, ...] | None  # the brands a rule counts (AlertsConfig.scope); None: all
 SLACK_LINES = 20  # alerts spelled out in one webhook text; the rest are counted
 
 _TIME = "COALESCE(p.published, p.fetched)"
@@ -237,18 +240,24 @@ class _Series:
         return self._between(self.negatives, start, end)
 
 
+def _brand_sql(scope: Scope) -> tuple[str, list[Any]]:
+    """The condition on ``m.brand`` for a rule's brands (``AlertsConfig.scope``)."""
+    if scope is None:
+        return "", []
+    return f" AND m.brand IN ({','.join('?' * len(scope))})", list(scope)
+
+
 def _load_series(
-    db: sqlite_utils.Database, brand: str | None, start: datetime, end: datetime
+    db: sqlite_utils.Database, scope: Scope, start: datetime, end: datetime
 ) -> _Series:
     sql = (
         f"SELECT {_TIME} AS at, m.sentiment_label FROM mentions m "  # noqa: S608
         f"JOIN posts p ON p.id = m.post_id WHERE {_TIME} >= ? AND {_TIME} < ? AND {_RELEVANT}"
         f" AND {_DATED}"
     )
-    params: list[Any] = [to_iso(start), to_iso(end)]
-    if brand is not None:
-        sql += " AND m.brand = ?"
-        params.append(brand)
+    where, params = _brand_sql(scope)
+    sql += where
+    params = [to_iso(start), to_iso(end), *params]
     times: list[float] = []
     negatives: list[float] = []
     for at, label in db.execute(sql, params).fetchall():
@@ -307,7 +316,7 @@ def _lookback(rule: WindowRule) -> timedelta:
 
 
 def _explain(
-    db: sqlite_utils.Database, rule: WindowRule, start: datetime, end: datetime
+    db: sqlite_utils.Database, rule: WindowRule, scope: Scope, start: datetime, end: datetime
 ) -> dict[str, Any]:
     """What the window is made of: top matched terms, sources (and brands), examples.
     For a negative surge, of the negative mentions only: they are what needs reading."""
@@ -316,10 +325,9 @@ def _explain(
         f"{_TIME} AS at FROM mentions m JOIN posts p ON p.id = m.post_id "
         f"WHERE {_TIME} >= ? AND {_TIME} < ? AND {_RELEVANT} AND {_DATED}"
     )
-    params: list[Any] = [to_iso(start), to_iso(end)]
-    if rule.brand is not None:
-        sql += " AND m.brand = ?"
-        params.append(rule.brand)
+    where, params = _brand_sql(scope)
+    sql += where
+    params = [to_iso(start), to_iso(end), *params]
     if isinstance(rule, NegativeRule):
         sql += " AND m.sentiment_label = 'negative'"
     rows = list(db.query(sql, params))
@@ -356,8 +364,10 @@ def _tops(items: Iterable[dict[str, Any]], key: str) -> str:
     return ", ".join(f"{safe_text(i[key])} ({i['count']})" for i in items) or "none"
 
 
-def _window_summary(rule: WindowRule, numbers: dict[str, Any], why: dict[str, Any]) -> str:
-    who = rule.brand or "all brands"
+def _window_summary(
+    rule: WindowRule, scope: Scope, numbers: dict[str, Any], why: dict[str, Any]
+) -> str:
+    who = rule.brand or ("all brands" if scope is None else "all own brands")
     dur = duration_text(rule.window)
     if isinstance(rule, SpikeRule):
         head = (
@@ -393,9 +403,9 @@ def evaluate(
     fired: list[Alert] = []
     for rule in cfg.rules:
         if isinstance(rule, UrgentRule):
-            fired.extend(_evaluate_urgent(db, rule, now, urgent_since))
+            fired.extend(_evaluate_urgent(db, rule, cfg.scope(rule), now, urgent_since))
         else:
-            alert = _evaluate_window(db, rule, now)
+            alert = _evaluate_window(db, rule, cfg.scope(rule), now)
             if alert is not None:
                 fired.append(alert)
     fired.extend(_evaluate_policy(db, now, now - cfg.deliver.max_age))
@@ -413,8 +423,10 @@ def _latest(db: sqlite_utils.Database, rule: WindowRule) -> Alert | None:
     return alert if alert.kind == rule.kind else None
 
 
-def _evaluate_window(db: sqlite_utils.Database, rule: WindowRule, now: datetime) -> Alert | None:
-    series = _load_series(db, rule.brand, now - _lookback(rule), now)
+def _evaluate_window(
+    db: sqlite_utils.Database, rule: WindowRule, scope: Scope, now: datetime
+) -> Alert | None:
+    series = _load_series(db, scope, now - _lookback(rule), now)
     m = _measure(rule, series, now)
     # Read the episode and write its next state in one transaction: what we decide
     # from must still be true when we write.
@@ -440,7 +452,7 @@ def _evaluate_window(db: sqlite_utils.Database, rule: WindowRule, now: datetime)
             _save_state(db, latest, state)
         if not m.breach:
             return None
-        why = _explain(db, rule, m.start, m.end)
+        why = _explain(db, rule, scope, m.start, m.end)
         details = {
             "window": duration_text(rule.window),
             "numbers": m.numbers,
@@ -459,7 +471,7 @@ def _evaluate_window(db: sqlite_utils.Database, rule: WindowRule, now: datetime)
             episode=str(to_iso(m.start)),
             now=now,
             window=(m.start, m.end),
-            summary=_window_summary(rule, m.numbers, why),
+            summary=_window_summary(rule, scope, m.numbers, why),
             details=details,
         )
 
@@ -518,7 +530,11 @@ def _insert(
 
 
 def _evaluate_urgent(
-    db: sqlite_utils.Database, rule: UrgentRule, now: datetime, since: datetime | None
+    db: sqlite_utils.Database,
+    rule: UrgentRule,
+    scope: Scope,
+    now: datetime,
+    since: datetime | None,
 ) -> list[Alert]:
     from ..analysis.matcher import compile_brands
 
@@ -529,10 +545,9 @@ def _evaluate_urgent(
         f"FROM mentions m JOIN posts p ON p.id = m.post_id WHERE {_TIME} >= ? AND {_TIME} < ? "
         f"AND {_RELEVANT} AND m.id NOT IN (SELECT episode FROM alerts WHERE rule = ?)"
     )
-    params: list[Any] = [to_iso(since or now - rule.within), to_iso(now), rule.name]
-    if rule.brand is not None:
-        sql += " AND m.brand = ?"
-        params.append(rule.brand)
+    where, brands = _brand_sql(scope)
+    sql += where
+    params: list[Any] = [to_iso(since or now - rule.within), to_iso(now), rule.name, *brands]
     sql += f" ORDER BY {_TIME}, m.id"
     fired: list[Alert] = []
     # Posts that already fired this rule (through another brand's mention, say).
@@ -667,7 +682,8 @@ def backtest(
         ends.reverse()
         if not ends:
             continue
-        series = _load_series(db, rule.brand, ends[0] - _lookback(rule), now)
+        scope = cfg.scope(rule)
+        series = _load_series(db, scope, ends[0] - _lookback(rule), now)
         first: _Measure | None = None
         peak = 0
         for end in ends:
@@ -677,10 +693,10 @@ def backtest(
             elif m.breach:
                 peak = max(peak, m.level)
             elif first is not None:
-                episodes.append(_episode(db, rule, first, peak, ended=end))
+                episodes.append(_episode(db, rule, scope, first, peak, ended=end))
                 first = None
         if first is not None:
-            episodes.append(_episode(db, rule, first, peak, ended=None))
+            episodes.append(_episode(db, rule, scope, first, peak, ended=None))
     episodes.sort(key=lambda e: (e.window_start, e.rule))
     return episodes
 
@@ -688,12 +704,13 @@ def backtest(
 def _episode(
     db: sqlite_utils.Database,
     rule: WindowRule,
+    scope: Scope,
     m: _Measure,
     peak: int,
     *,
     ended: datetime | None,
 ) -> Episode:
-    why = _explain(db, rule, m.start, m.end)
+    why = _explain(db, rule, scope, m.start, m.end)
     return Episode(
         rule=rule.name,
         kind=rule.kind,
@@ -702,7 +719,7 @@ def _episode(
         window_end=str(to_iso(m.end)),
         ended=to_iso(ended),
         peak=peak,
-        summary=_window_summary(rule, m.numbers, why),
+        summary=_window_summary(rule, scope, m.numbers, why),
         details={"window": duration_text(rule.window), "numbers": m.numbers, **why},
     )
 

@@ -29,6 +29,7 @@ top ones by priority.
 
 from __future__ import annotations
 
+import json
 import math
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
@@ -96,6 +97,19 @@ class Period:
     @property
     def bucket_size(self) -> timedelta:
         return _BUCKET_SIZES[self.bucket]
+
+    @property
+    def bucket_origin(self) -> datetime:
+        """Where the first volume bucket starts: the period's start rounded down to the
+        whole hour, to midnight UTC, or to Monday's midnight, so that bars read as clock
+        hours and calendar days (the first and last bar may cover part of theirs)."""
+        start = self.start.astimezone(UTC)
+        origin = start.replace(minute=0, second=0, microsecond=0)
+        if self.bucket != "hour":
+            origin = origin.replace(hour=0)
+        if self.bucket == "week":
+            origin -= timedelta(days=origin.weekday())
+        return origin
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,9 +181,12 @@ class DigestMention:
     priority: float
     status: str = "new"
     overdue_by: timedelta | None = None  # past its response-time target by this much
+    # How long it has been waiting for an answer (ours to answer, status new or open).
+    waiting: timedelta | None = None
     # Where the brand is named in ``excerpt``: [start, end) pairs, for highlighting.
     highlights: tuple[tuple[int, int], ...] = ()
     undated: bool = False  # the source gave no date: ``at`` is when it was fetched
+    reach_unit: str = ""  # what ``reach`` counts, as the source names it: followers, points
 
 
 @dataclass(frozen=True, slots=True)
@@ -270,7 +287,7 @@ def _minutes(dt: datetime) -> str:
 
 _SELECT = """
 SELECT m.id, m.brand, m.status, m.sentiment, m.sentiment_label, p.source, p.url, p.title,
-       substr(p.text, 1, 2000) AS text, p.author, p.reach,
+       substr(p.text, 1, 2000) AS text, p.author, p.reach, p.counters,
        COALESCE(p.published, p.fetched) AS at, p.published IS NULL AS undated
 FROM mentions m JOIN posts p ON p.id = m.post_id
 WHERE m.status != 'irrelevant'
@@ -515,12 +532,15 @@ class _Stats:
         self.scored: Counter[str] = Counter()
         self.spellings: set[str] = set()  # stored brand values of the shown brands
         self._by_cache: dict[str, dict[str, Counter[Any]]] = {}  # column → brand → counts
-        # Volume buckets start at the period's start (the last may be shorter), so every
-        # mention of the period falls in exactly one bucket and the bars add up to the count.
+        # Volume buckets are whole clock hours / days / Monday weeks from bucket_origin
+        # (the first and last may cover part of theirs, cut by the period), so every
+        # mention of the period falls in exactly one bucket and the bars add up to the
+        # count; and the inner edges fall on whole hours, which the roll-up answers alone.
         size = period.bucket_size
-        self._buckets = max(1, math.ceil(period.length / size))
+        origin = period.bucket_origin
+        self._buckets = max(1, math.ceil((period.end - origin) / size))
         edges = [to_iso(period.previous_start) or "", self.start]
-        edges += [rollup.iso_ceil(period.start + i * size) for i in range(1, self._buckets)]
+        edges += [rollup.iso_ceil(origin + i * size) for i in range(1, self._buckets)]
         edges.append(self.end)
         figures = rollup.hour_figures(db, edges)
         for (stored, _), n in figures[0].n.items():
@@ -565,9 +585,10 @@ class _Stats:
 
     def _volume(self, name: str) -> tuple[VolumeBucket, ...]:
         size = self.period.bucket_size
+        origin = self.period.bucket_origin
         return tuple(
             VolumeBucket(
-                self.period.start + i * size,
+                origin + i * size,
                 sum(n for (s, _), n in bucket.n.items() if self.brands.canonical(s) == name),
             )
             for i, bucket in enumerate(self._volume_figures)
@@ -801,6 +822,9 @@ def _mention(
     late = now - at - target if target is not None else None
     if late is not None and (late <= timedelta(0) or r["status"] not in WAITING):
         late = None
+    waiting = None
+    if r["status"] in WAITING and not r.get("undated") and answerable(config, r["brand"]):
+        waiting = max(timedelta(0), now - at)
     text = " ".join((r["text"] or "").split())
     excerpt, marks = _excerpt(text, r["brand"], matcher or compile_brands(config.brands))
     return DigestMention(
@@ -818,9 +842,23 @@ def _mention(
         priority=priority(r["sentiment"], r["reach"], at, now),
         status=r["status"],
         overdue_by=late,
+        waiting=waiting,
         highlights=marks,
         undated=bool(r.get("undated")),
+        reach_unit=_reach_unit(r.get("counters"), r["reach"]),
     )
+
+
+def _reach_unit(counters: str | None, reach: int | None) -> str:
+    """The name of the counter ``reach`` was taken from (the largest one)."""
+    if not counters or reach is None:
+        return ""
+    try:
+        named = json.loads(counters)
+    except ValueError:
+        return ""
+    names = [k for k, v in named.items() if v == reach] if isinstance(named, dict) else []
+    return str(names[0]) if names else ""
 
 
 def source_health(

@@ -40,6 +40,11 @@ def build_message(
     msg.set_content(text, cte="quoted-printable")
     if html is not None:
         msg.add_alternative(html, subtype="html", cte="quoted-printable")
+    # Headers are written unfolded up to RFC 5322's hard limit of 998 characters: Python
+    # folds a subject with an encoded word ("·", a brand's "é") so that it reads back with
+    # a doubled space ("Globex 1  · 1 new"). Set after the parts are encoded, so their
+    # quoted-printable lines keep the usual 76.
+    msg.policy = msg.policy.clone(max_line_length=998)
     return msg
 
 

@@ -183,15 +183,48 @@ def _list_heading(m: MentionList) -> str:
     return head
 
 
-def _meta(m: DigestMention) -> str:
-    """Why it is listed, in words a reader uses (no internal scores): the tone, the
-    audience, how late, then where and when."""
+def duration_words(delta: timedelta) -> str:
+    """A wait as a reader says it: 45 min, 6 h, 3 days (whole units, rounded down)."""
+    minutes = max(0, int(delta.total_seconds() // 60))
+    if minutes < 60:
+        return f"{minutes} min"
+    if minutes < 48 * 60:
+        return f"{minutes // 60} h"
+    return f"{minutes // 1440} days"
+
+
+def audience_text(reach: int, unit: str) -> str:
+    """``12k followers``, ``1 point``: the number with what it counts (``reach 40`` when
+    the source did not say)."""
+    if not unit:
+        return f"reach {reach_text(reach)}"
+    word = unit.replace("_", " ")
+    if reach == 1 and word.endswith("s"):
+        word = word[:-1]
+    return f"{reach_text(reach)} {word}"
+
+
+def reason_text(m: DigestMention, *, to_answer: bool = False) -> str:
+    """Why it is listed, in words: ``negative, 12k followers, waiting 6 h``. How long it
+    has waited only ``to_answer`` (Needs an answer, policy flags): in the plain list of
+    the period a wait is no reason."""
     parts = [m.sentiment_label]
-    if m.overdue_by is not None:
-        parts.insert(0, f"overdue {span_text(m.overdue_by)}")
     if m.reach is not None:
-        parts.append(f"reach {reach_text(m.reach)}")
-    parts.append(m.source)
+        parts.append(audience_text(m.reach, m.reach_unit))
+    if m.waiting is not None and to_answer:
+        wait = f"waiting {duration_words(m.waiting)}"
+        if m.overdue_by is not None:
+            wait += f" ({duration_words(m.overdue_by)} past its target)"
+        parts.append(wait)
+    elif m.overdue_by is not None:
+        parts.append(f"{duration_words(m.overdue_by)} past its target")
+    return ", ".join(parts)
+
+
+def _meta(m: DigestMention, to_answer: bool = False) -> str:
+    """Why it is listed (no internal scores: the tone, the audience, how long it has
+    waited), then where and when."""
+    parts = [reason_text(m, to_answer=to_answer), m.source]
     if m.author.strip():
         parts.append(f"by {m.author}")
     # An undated post's time is when it was fetched: say so rather than pass it off.
@@ -284,12 +317,12 @@ def _text_lines(d: Digest) -> list[Line]:
         for g in d.policy:
             lines.append((f"  {_policy_heading(g)}", "bold red"))
             for i, m in enumerate(g.items, 1):
-                lines += [("  " + text, style) for text, style in _text_mention(i, m)]
+                lines += [("  " + t, style) for t, style in _text_mention(i, m, to_answer=True)]
     lines += [("", None), ("Needs an answer", "bold")]
     if not d.needs_answer:
         lines.append(("  Nothing negative to answer.", "dim"))
     for i, m in enumerate(d.needs_answer, 1):
-        lines += _text_mention(i, m)
+        lines += _text_mention(i, m, to_answer=True)
     lines += [("", None), (_list_heading(d.mentions), "bold")]
     if _also_above(d):
         lines.append((f"  {_also_above(d)}", "dim"))
@@ -316,10 +349,10 @@ def _text_brand(b: BrandSummary, p: Period) -> list[Line]:
     ]
 
 
-def _text_mention(i: int, m: DigestMention) -> list[Line]:
+def _text_mention(i: int, m: DigestMention, *, to_answer: bool = False) -> list[Line]:
     lines: list[Line] = [
         (f"  {i}. [{safe_text(m.brand)}] {_headline(m)}", None),
-        (f"     {safe_text(_meta(m))}", _TONE.get(m.sentiment_label)),
+        (f"     {safe_text(_meta(m, to_answer))}", _TONE.get(m.sentiment_label)),
     ]
     if m.url:
         lines.append((f"     {safe_text(m.url)}", "dim"))
@@ -416,12 +449,16 @@ def render_markdown(d: Digest) -> str:
             out.append("Nothing flagged.")
         for g in d.policy:
             out += [f"### {md_text(_policy_heading(g))}", ""]
-            out += [line for i, m in enumerate(g.items, 1) for line in _md_mention(i, m)]
+            out += [
+                line for i, m in enumerate(g.items, 1) for line in _md_mention(i, m, to_answer=True)
+            ]
             out.append("")
     out += ["", "## Needs an answer", ""]
     if not d.needs_answer:
         out.append("Nothing negative to answer.")
-    out += [line for i, m in enumerate(d.needs_answer, 1) for line in _md_mention(i, m)]
+    out += [
+        line for i, m in enumerate(d.needs_answer, 1) for line in _md_mention(i, m, to_answer=True)
+    ]
     out += ["", f"## {md_text(_list_heading(d.mentions))}", ""]
     if _also_above(d):
         out += [_also_above(d), ""]
@@ -434,11 +471,11 @@ def render_markdown(d: Digest) -> str:
     return "\n".join(out) + "\n"
 
 
-def _md_mention(i: int, m: DigestMention) -> list[str]:
+def _md_mention(i: int, m: DigestMention, *, to_answer: bool = False) -> list[str]:
     # A backslash at the end of a line is a hard line break in CommonMark.
     lines = [
         f"{i}. **{md_text(m.brand)}** · {_md_link(_headline(m), m.url)}\\",
-        f"   {md_text(_meta(m))}",
+        f"   {md_text(_meta(m, to_answer))}",
     ]
     if m.excerpt and m.title:
         lines.append(f"   > {md_text(m.excerpt)}")
@@ -610,7 +647,7 @@ def _html_trends(d: Digest, section: str) -> list[str]:
     ]
 
 
-def _html_mentions(items: tuple[DigestMention, ...]) -> str:
+def _html_mentions(items: tuple[DigestMention, ...], *, to_answer: bool = False) -> str:
     rows = []
     for m in items:
         colour = _COLOURS.get(m.sentiment_label, "#374151")
@@ -623,7 +660,8 @@ def _html_mentions(items: tuple[DigestMention, ...]) -> str:
             f'<li style="margin:0 0 12px">'
             f'<span style="color:#6b7280">[{_h(m.brand)}]</span> '
             f"{_h_link(_headline(m), m.url)}"
-            f'<div style="font-size:12px;color:{colour}">{_h(_meta(m))}</div>{excerpt}</li>'
+            f'<div style="font-size:12px;color:{colour}">{_h(_meta(m, to_answer))}</div>'
+            f"{excerpt}</li>"
         )
     joined = "\n".join(rows)
     return f'<ol style="padding-left:20px;font-size:14px">\n{joined}\n</ol>' if rows else ""
@@ -640,7 +678,7 @@ def _html_policy(groups: tuple[PolicyGroup, ...] | None, section: str) -> list[s
             f'<h3 style="font-size:15px;margin:12px 0 4px;color:{_COLOURS["negative"]}">'
             f"{_h(_policy_heading(g))}</h3>"
         )
-        out.append(_html_mentions(g.items))
+        out.append(_html_mentions(g.items, to_answer=True))
     return out
 
 
@@ -656,7 +694,7 @@ def render_html(d: Digest) -> str:
         f'<td style="padding:2px 0;text-align:right;color:#6b7280">{s.count}</td></tr>'
         for s in d.share_of_voice
     )
-    needs = _html_mentions(d.needs_answer) or (
+    needs = _html_mentions(d.needs_answer, to_answer=True) or (
         '<p style="color:#6b7280">Nothing negative to answer.</p>'
     )
     problems = "\n".join(

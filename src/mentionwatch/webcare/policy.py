@@ -19,7 +19,7 @@ When it runs, and why this way:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -50,8 +50,13 @@ class PolicyChecker:
     """The rules compiled once: every term rule is one "brand" of a single matcher, so a
     post is read once whatever the number of rules."""
 
-    def __init__(self, rules: Sequence[PolicyRule]) -> None:
+    def __init__(
+        self, rules: Sequence[PolicyRule], own_brands: Collection[str] | None = None
+    ) -> None:
         self.rules = tuple(rules)
+        # What a rule without `brand:` checks: the mentions of `own` brands (a competitor's
+        # or a topic's only under a rule that names it, as for alert rules). None: all.
+        self._own = {b.casefold() for b in own_brands} if own_brands is not None else None
         term_rules = [r for r in self.rules if r.terms]
         self._matcher = (
             compile_brands([Brand(name=r.name, keywords=r.terms) for r in term_rules])
@@ -71,6 +76,8 @@ class PolicyChecker:
         found: list[tuple[PolicyRule, str]] = []
         for rule in self.rules:
             if rule.brand is not None and rule.brand.casefold() != brand.casefold():
+                continue
+            if rule.brand is None and self._own is not None and brand.casefold() not in self._own:
                 continue
             reasons: list[str] = []
             if rule.authors:
