@@ -210,7 +210,9 @@ def _copy_seed(db: sqlite_utils.Database, mentions: int, seeded: int, now: datet
         db.execute("INSERT INTO posts_fts(posts_fts) VALUES ('rebuild')")
         db.execute("DELETE FROM mention_hours")
         db.execute("DELETE FROM mention_days")
+        db.execute("DELETE FROM term_labels")
         migrations.backfill_rollups(db)
+        migrations.backfill_term_labels(db)
         for _, sql in saved:
             if sql.upper().startswith("CREATE TRIGGER"):
                 db.execute(sql)

@@ -113,6 +113,12 @@ def test_precision_equals_row_by_row(db: sqlite_utils.Database) -> None:
     acme = next(b for b in report if b.brand == "Acme")
     assert acme.counts.labelled > 0
     assert acme.noisiest
+    # From the kept counts, or counted over the rows (`--since`): the same report.
+    assert labels.precision_report(db, since=NOW - timedelta(days=400)) == report
+    for name in ("acme", "Globex"):
+        one = labels.precision_report(db, brand=name)
+        assert one == [b for b in report if b.brand.casefold() == name.casefold()] != []
+        assert labels.precision_report(db, brand=name, since=NOW - timedelta(days=400)) == one
 
 
 def test_digest_equals_row_by_row(db: sqlite_utils.Database) -> None:
@@ -218,6 +224,12 @@ def _assert_rollups_right(db: sqlite_utils.Database) -> None:
     assert {
         (kind, d, b, name): n for kind, d, b, name, n in db.execute("SELECT * FROM mention_days")
     } == days
+    terms = db.execute(
+        "SELECT m.brand, m.matched, COALESCE(l.label, ''), count(*)"
+        " FROM mentions m LEFT JOIN labels l ON l.mention_id = m.id GROUP BY 1, 2, 3"
+    ).fetchall()
+    kept = db.execute("SELECT brand, matched, label, n FROM term_labels WHERE n != 0").fetchall()
+    assert sorted(kept) == sorted(terms)
 
 
 def test_rollups_equal_a_recount_after_every_kind_of_change(
@@ -251,7 +263,9 @@ def test_rollups_equal_a_recount_after_every_kind_of_change(
 def test_migration_backfills_the_rollups(db: sqlite_utils.Database) -> None:
     db.execute("DELETE FROM mention_hours")
     db.execute("DELETE FROM mention_days")
+    db.execute("DELETE FROM term_labels")
     migrations.backfill_rollups(db)
+    migrations.backfill_term_labels(db)
     _assert_rollups_right(db)
 
 

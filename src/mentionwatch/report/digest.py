@@ -55,6 +55,7 @@ from ..webcare.inbox import (
     target_sql,
 )
 from ..webcare.policy import flagged_between
+from ..webcare.topn import Best, DescendingId
 
 BucketUnit = Literal["hour", "day", "week"]
 ListKind = Literal["period", "undelivered"]
@@ -477,44 +478,6 @@ ORDER BY COALESCE(p.published, p.fetched) DESC
 """
 
 
-@dataclass(slots=True)
-class _Best:
-    """The ``size`` highest-ranked candidates seen so far (key: higher is better)."""
-
-    size: int
-    items: list[tuple[tuple[Any, ...], str]]
-
-    def add(self, key: tuple[Any, ...], mid: str) -> None:
-        self.items.append((key, mid))
-        if len(self.items) >= 4 * self.size + 64:
-            self.trim()
-
-    def trim(self) -> None:
-        self.items.sort(reverse=True)
-        del self.items[self.size :]
-
-    def floor(self) -> tuple[Any, ...] | None:
-        """The key a newcomer must beat, once full."""
-        self.trim()
-        return self.items[-1][0] if len(self.items) >= self.size else None
-
-    def ids(self) -> list[str]:
-        self.trim()
-        return [mid for _, mid in self.items]
-
-
-class _Id(str):
-    """An id that sorts backwards, so that (…, _Id(id)) keys rank ties by id ascending."""
-
-    __slots__ = ()
-
-    def __lt__(self, other: str) -> bool:
-        return str.__gt__(self, other)
-
-    def __gt__(self, other: str) -> bool:
-        return str.__lt__(self, other)
-
-
 class _Stats:
     """The period's numbers per configured brand, from the roll-ups; the stored
     spellings of a brand (any case) are added up under its configured name."""
@@ -644,9 +607,9 @@ class _Stats:
         )
         end_ts = self.period.end.timestamp()
         targets: dict[tuple[str, str], float | None] = {}
-        top = _Best(limit, [])
-        late = _Best(NEEDS_ANSWER, [])  # overdue and waiting
-        negative = _Best(NEEDS_ANSWER, [])  # waiting, negative, not overdue
+        top = Best(limit)
+        late = Best(NEEDS_ANSWER)  # overdue and waiting
+        negative = Best(NEEDS_ANSWER)  # waiting, negative, not overdue
         # Older rows can still turn out overdue while some waiting (brand, label) has a
         # target; without any, only negative ones compete for "needs an answer".
         any_target = False
@@ -670,7 +633,7 @@ class _Stats:
                 seen += 1
                 age = (end_ts - ts) / 3600
                 pr = priority_by_age(sentiment, reach, age)
-                key = (pr, ts, _Id(mid))
+                key = (pr, ts, DescendingId(mid))
                 top.add(key, mid)
                 if stored in ours and status in WAITING:
                     target = targets.get((stored, label))

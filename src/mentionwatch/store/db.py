@@ -21,6 +21,7 @@ from ..errors import ConfigError, StoreError
 from ..models import Match, RawItem, Sentiment, SourceReport, SourceState, Span
 from ..timeutil import to_iso
 from ..urls import canonical_url, clean_url
+from . import search
 from .migrations import MIGRATIONS
 
 MAX_TEXT_CHARS = 100_000  # what we keep of a post: enough to re-match, bounded on disk
@@ -557,6 +558,10 @@ class MentionFilter:
     flag: str | None = None  # only mentions this policy rule flagged (mention_flags.rule)
 
 
+_SEARCH = "p.rowid IN (SELECT rowid FROM posts_fts WHERE posts_fts MATCH ?)"
+Clause = tuple[str, list[Any]]  # an SQL condition over p and m, and its parameters
+
+
 def query_mentions(db: sqlite_utils.Database, f: MentionFilter) -> list[dict[str, Any]]:
     """Mention records, newest first (by published time, else fetch time)."""
     conditions: list[tuple[object, str, Any]] = [
@@ -566,30 +571,25 @@ def query_mentions(db: sqlite_utils.Database, f: MentionFilter) -> list[dict[str
         (f.until, "COALESCE(p.published, p.fetched) < ?", to_iso(f.until)),
         (f.sentiment, "m.sentiment_label = ?", f.sentiment),
         (f.status, "m.status = ?", f.status),
-        (f.search, "p.rowid IN (SELECT rowid FROM posts_fts WHERE posts_fts MATCH ?)", f.search),
         (
             f.flag,
             "m.id IN (SELECT mention_id FROM mention_flags WHERE rule = ? COLLATE NOCASE)",
             f.flag,
         ),
     ]
-    where = [clause for given, clause, _ in conditions if given]
-    params: list[Any] = [param for given, _, param in conditions if given]
+    clauses: list[Clause] = [(clause, [param]) for given, clause, param in conditions if given]
     if f.ids is not None:
-        where.append(f"m.id IN ({','.join('?' * len(f.ids))})")
-        params.extend(f.ids)
+        clauses.append((f"m.id IN ({','.join('?' * len(f.ids))})", list(f.ids)))
     elif not f.include_irrelevant and f.status is None:
-        where.append("m.status != 'irrelevant'")
-    # Given ids, finding them by id is the short way; else walk the newest posts first.
-    sql = _SELECT if f.ids is not None else _SELECT_NEWEST
-    if where:
-        sql += " WHERE " + " AND ".join(where)
-    sql += " ORDER BY COALESCE(p.published, p.fetched) DESC, m.id"
-    if f.limit is not None:
-        sql += " LIMIT ?"
-        params.append(f.limit)
+        clauses.append(("m.status != 'irrelevant'", []))
     try:
-        rows = list(db.query(sql, params))
+        rows = None
+        if f.search and f.ids is None and f.limit is not None:
+            rows = _newest_matches(db, f.search, clauses, f.limit)
+        if rows is None:
+            if f.search:
+                clauses.append((_SEARCH, [f.search]))
+            rows = _listing(db, clauses, by_id=f.ids is not None, limit=f.limit)
     except sqlite3.OperationalError as exc:
         if f.search:  # the only user-written SQL fragment: blame it
             raise ConfigError(f"--search: invalid full-text query {f.search!r}: {exc}") from None
@@ -598,6 +598,47 @@ def query_mentions(db: sqlite_utils.Database, f: MentionFilter) -> list[dict[str
         order = {mid: i for i, mid in enumerate(f.ids)}
         rows.sort(key=lambda r: order.get(r["id"], 0))
     return [_record(r) for r in rows]
+
+
+def _listing(
+    db: sqlite_utils.Database, clauses: list[Clause], *, by_id: bool, limit: int | None
+) -> list[dict[str, Any]]:
+    # Given ids, finding them by id is the short way; else walk the newest posts first.
+    sql = _SELECT if by_id else _SELECT_NEWEST
+    if clauses:
+        sql += " WHERE " + " AND ".join(c for c, _ in clauses)
+    sql += " ORDER BY COALESCE(p.published, p.fetched) DESC, m.id"
+    params = [v for _, values in clauses for v in values]
+    if limit is not None:
+        sql += " LIMIT ?"
+        params.append(limit)
+    return list(db.query(sql, params))
+
+
+def _newest_matches(
+    db: sqlite_utils.Database, match: str, clauses: list[Clause], limit: int
+) -> list[dict[str, Any]] | None:
+    """A search's listing from the newest posts, checked a chunk at a time against the
+    full-text index (store.search); None when the whole match set is the cheaper way."""
+    # Conditions on the post alone narrow the walk itself (posts_at holds their columns).
+    on_posts = [(c, v) for c, v in clauses if c.startswith(("p.source", "COALESCE(p."))]
+    sql = _SELECT_NEWEST.replace("SELECT ", "SELECT COALESCE(p.published, p.fetched) AS at, ", 1)
+    sql += " WHERE p.rowid IN (SELECT value FROM json_each(?))"
+    sql += "".join(f" AND {c}" for c, _ in clauses)
+    sql += " ORDER BY COALESCE(p.published, p.fetched) DESC, m.id LIMIT ?"
+    params = [v for _, values in clauses for v in values]
+
+    def page(rowids: Sequence[int]) -> list[dict[str, Any]]:
+        return list(db.query(sql, [json.dumps(list(rowids)), *params, limit]))
+
+    return search.newest_matches(
+        db,
+        match,
+        " AND ".join(c for c, _ in on_posts) or "1",
+        [v for _, values in on_posts for v in values],
+        page,
+        limit,
+    )
 
 
 def get_mention(db: sqlite_utils.Database, ident: str) -> dict[str, Any]:

@@ -36,7 +36,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import sqlite_utils
@@ -45,10 +45,12 @@ from ..config.inbox import DEFAULT_HORIZON, SENTIMENT_LABELS
 from ..config.loader import Config
 from ..config.policy import SEVERITY_RANK
 from ..errors import ConfigError
+from ..store import rollup
 from ..store.db import resolve_mention_ids, transaction
 from ..timeutil import from_iso, to_iso
 from . import labels
 from .policy import Flag, flags_for
+from .topn import Best, DescendingId
 
 ACTIVE: tuple[str, ...] = ("new", "open")  # what needs handling
 LISTABLE: tuple[str, ...] = ("new", "open", "responded", "ignored")  # inbox --status
@@ -237,6 +239,9 @@ FROM mentions m JOIN posts p ON p.id = m.post_id
 """
 
 
+WALK_BUDGET = 20_000  # rows the newest-first walk reads before SQL ranks the horizon
+
+
 def inbox(
     db: sqlite_utils.Database,
     config: Config | None,
@@ -246,8 +251,12 @@ def inbox(
     assignee: str | None = None,
     brand: str | None = None,
     limit: int | None = None,
+    walk_budget: int = WALK_BUDGET,
 ) -> list[InboxItem]:
-    """What needs handling (``statuses``), highest priority first, ranked from 1."""
+    """What needs handling (``statuses``), highest priority first, ranked from 1.
+
+    ``walk_budget``: how many rows the newest-first walk (:func:`_walked_ids`) may read
+    before SQL ranks the whole horizon instead (0: SQL at once)."""
     for status in statuses:
         if status not in LISTABLE:
             raise ConfigError(
@@ -255,33 +264,52 @@ def inbox(
                 + (" (irrelevant mentions stay out of the inbox)" if status == "irrelevant" else "")
             )
     horizon = config.inbox.horizon if config is not None and config.inbox else DEFAULT_HORIZON
-    ids = _ranked_ids(db, config, now, now - horizon, statuses, assignee, brand, limit)
-    rows = []
+    rows = _candidates(config, now - horizon, statuses, assignee, brand)
+    ids = None
+    if limit is not None and walk_budget > 0:
+        ids = _walked_ids(db, rows, config, now, statuses, limit, walk_budget)
+    if ids is None:
+        ids = _ranked_ids(db, rows, config, now, limit)
+    found = []
     for i in range(0, len(ids), 500):  # stay under SQLite's bound-parameter limit
         chunk = ids[i : i + 500]
-        rows += list(db.query(_SELECT + f" WHERE m.id IN ({','.join('?' * len(chunk))})", chunk))
-    flags = flags_for(db, [r["id"] for r in rows])
-    items = [_item(r, flags.get(r["id"], []), config, now) for r in rows]
-    # SQL chose and ordered them; the same order again from the items themselves.
+        found += list(db.query(_SELECT + f" WHERE m.id IN ({','.join('?' * len(chunk))})", chunk))
+    flags = flags_for(db, [r["id"] for r in found])
+    items = [_item(r, flags.get(r["id"], []), config, now) for r in found]
+    # SQL or the walk chose them; the same order again from the items themselves.
     items.sort(key=sort_key)
     return [replace(item, rank=i) for i, item in enumerate(items, 1)]
 
 
-def _ranked_ids(
-    db: sqlite_utils.Database,
+_SEVERITY_SQL = " ".join(f"WHEN '{name}' THEN {rank}" for name, rank in SEVERITY_RANK.items())
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_US = timedelta(microseconds=1)
+
+
+def _micros(dt: datetime) -> int:
+    """Microseconds since the epoch, exactly: ages worked out from it in integers equal
+    the ``now - at`` that :func:`_item` works out with datetimes, to the last bit."""
+    return (dt - _EPOCH) // _US
+
+
+@dataclass(frozen=True, slots=True)
+class _Rows:
+    """The inbox's candidates (posts ``p`` joined to mentions ``m``) as an SQL condition
+    and its parameters."""
+
+    oldest: str
+    where: str
+    params: tuple[Any, ...]
+
+
+def _candidates(
     config: Config | None,
-    now: datetime,
     oldest: datetime,
     statuses: Sequence[str],
     assignee: str | None,
     brand: str | None,
-    limit: int | None,
-) -> list[str]:
-    """The ids of the inbox's first ``limit`` mentions in the documented order, ranked by
-    SQLite (flags, overdue, priority, newer, id) so only the rows shown reach Python."""
-    register_priority(db)
-    target, target_params = target_sql(config)
-    severity = " ".join(f"WHEN '{name}' THEN {rank}" for name, rank in SEVERITY_RANK.items())
+) -> _Rows:
+    """Within the horizon, of the statuses asked for, and of brands ours to answer."""
     where = [
         "COALESCE(p.published, p.fetched) >= ?",
         f"m.status IN ({','.join('?' * len(statuses))})",
@@ -298,28 +326,149 @@ def _ranked_ids(
     if others:
         where.append(f"m.brand COLLATE NOCASE NOT IN ({','.join('?' * len(others))})")
         params += others
+    return _Rows(str(params[0]), " AND ".join(where), tuple(params))
+
+
+def _ranked_ids(
+    db: sqlite_utils.Database, rows: _Rows, config: Config | None, now: datetime, limit: int | None
+) -> list[str]:
+    """The ids of the inbox's first ``limit`` mentions in the documented order, ranked by
+    SQLite over the whole horizon (flags, overdue, priority, newer, id)."""
+    register_priority(db)
+    target, target_params = target_sql(config)
     active = ",".join(f"'{s}'" for s in ACTIVE)
+    # Ages in whole microseconds, as the walk and _item work them out (see _micros).
     sql = f"""
         WITH c AS (
             SELECT m.id AS id, m.status AS status, m.brand AS brand,
                    COALESCE(m.sentiment_label, 'neutral') AS label, m.sentiment AS sentiment,
-                   p.reach AS reach, COALESCE(p.published, p.fetched) AS at
+                   p.reach AS reach,
+                   ? - CAST(strftime('%s', COALESCE(p.published, p.fetched)) AS INTEGER)
+                       * 1000000 AS age_us,
+                   COALESCE(p.published, p.fetched) AS at
             FROM posts p JOIN mentions m ON m.post_id = p.id
-            WHERE {" AND ".join(where)}
+            WHERE {rows.where}
         )
         SELECT id FROM c ORDER BY
-            COALESCE((SELECT max(CASE f.severity {severity} ELSE 0 END)
+            COALESCE((SELECT max(CASE f.severity {_SEVERITY_SQL} ELSE 0 END)
                       FROM mention_flags f WHERE f.mention_id = c.id), 0) DESC,
-            COALESCE(status IN ({active})
-                     AND julianday(?) > julianday(at) + {target} / 86400.0, 0) DESC,
-            mw_priority(sentiment, reach, (julianday(?) - julianday(at)) * 24) DESC,
+            COALESCE(status IN ({active}) AND age_us > {target} * 1000000, 0) DESC,
+            mw_priority(sentiment, reach, age_us / 1000000.0 / 3600) DESC,
             at DESC, id
         """  # noqa: S608 -- only our own constants are formatted in; values are bound
-    params += [to_iso(now), *target_params, to_iso(now)]
+    params = [_micros(now), *rows.params, *target_params]
     if limit is not None:
         sql += " LIMIT ?"
         params.append(limit)
     return [r[0] for r in db.execute(sql, params)]
+
+
+def _any_target(config: Config | None) -> bool:
+    """Whether any mention can have a response-time target: a brand's ``respond_within``
+    (answerable brands), or a sentiment label's, which applies to every brand."""
+    if config is None:
+        return False
+    by_label = config.inbox is not None and any(
+        config.inbox.target(label) is not None for label in SENTIMENT_LABELS
+    )
+    return by_label or any(b.answerable and b.respond_within is not None for b in config.brands)
+
+
+# The newest-first walk's columns; its rows in the horizon newest first come from the
+# posts_at and mentions_post_cover indexes alone (no table row is read without a filter
+# on the assignee).
+_WALK = """
+SELECT m.id, m.brand, m.status, COALESCE(m.sentiment_label, 'neutral'), m.sentiment, p.reach,
+       CAST(strftime('%s', COALESCE(p.published, p.fetched)) AS INTEGER), {severity}
+FROM {joined}
+WHERE {where}
+"""
+_NEWEST_FIRST = "posts p CROSS JOIN mentions m ON m.post_id = p.id"
+# From the flags: their cost follows how many mentions were ever flagged, not the horizon.
+_FLAGGED = """(SELECT DISTINCT mention_id FROM mention_flags) f
+    CROSS JOIN mentions m ON m.id = f.mention_id CROSS JOIN posts p ON p.id = m.post_id"""
+
+
+def _walked_ids(
+    db: sqlite_utils.Database,
+    rows: _Rows,
+    config: Config | None,
+    now: datetime,
+    statuses: Sequence[str],
+    limit: int,
+    budget: int,
+) -> list[str] | None:
+    """The same ids as :func:`_ranked_ids`, from reading the horizon newest first and
+    stopping once nothing older can still rank; None when ``budget`` rows did not settle
+    it (a filter few mentions match), for SQL to rank the horizon instead.
+
+    Flagged mentions (few: a policy rule names them) are read first, by themselves.
+    Every other mention ranks below them, by (overdue, priority, newer, id). Freshness
+    halves a day, so a mention older than the last one read can at most score the
+    largest tone x audience of the horizon (the roll-ups keep bounds per hour) at that
+    age; and it can at most be overdue when some target applies to the statuses asked
+    for. Once the ``limit``-th best found ranks above that, the walk stops."""
+    if limit <= 0:
+        return []
+    now_us = _micros(now)
+    targets: dict[tuple[str, str], int | None] = {}
+
+    def key(
+        mid: str, brand: str, status: str, label: str, sentiment: Any, reach: Any, ts: int, sev: int
+    ) -> tuple[Any, ...]:
+        age_us = now_us - ts * 1_000_000
+        overdue = False
+        if status in ACTIVE:
+            if (brand, label) not in targets:
+                t = response_target(config, brand, label)
+                targets[brand, label] = None if t is None else t // _US
+            target = targets[brand, label]
+            overdue = target is not None and age_us > target
+        pr = priority_by_age(sentiment, reach, age_us / 1_000_000 / 3600)
+        return (sev, int(overdue), pr, ts, DescendingId(mid))
+
+    best = Best(limit)
+    severity = f"""(SELECT max(CASE f.severity {_SEVERITY_SQL} ELSE 0 END)
+                    FROM mention_flags f WHERE f.mention_id = m.id)"""  # noqa: S608 -- constants
+    flagged = db.execute(
+        _WALK.format(severity=severity, joined=_FLAGGED, where=rows.where), rows.params
+    ).fetchall()
+    for row in flagged:
+        best.add(key(*row), row[0])
+    skip = {row[0] for row in flagged}
+    edge = rollup.bounds(db, rows.oldest, "9999")
+    peak = max(0.25, 1.0 - min(edge.min_sentiment, 0.0)) * (
+        1.0 + math.log10(1 + max(0, edge.max_reach))
+    )
+    # Can a mention not yet read turn out overdue? Only an active one with a target.
+    overdue_possible = int(any(s in ACTIVE for s in statuses) and _any_target(config))
+    newest_first = _WALK.format(severity="0", joined=_NEWEST_FIRST, where=rows.where)
+    cursor = db.execute(
+        newest_first + " ORDER BY COALESCE(p.published, p.fetched) DESC", rows.params
+    )
+    seen = 0
+    # Checked every few rows more than are shown: a bigger chunk only reads past the stop.
+    size = min(500, max(64, 2 * limit))
+    try:
+        while True:
+            chunk = cursor.fetchmany(size)
+            if not chunk:
+                return best.ids()  # the whole horizon was read
+            for row in chunk:
+                if row[0] not in skip:
+                    best.add(key(*row), row[0])
+            seen += len(chunk)
+            # Nothing older than the last row read can rank above this (the 1e-4:
+            # priorities are rounded to four places).
+            age = max(0.0, (now_us - chunk[-1][6] * 1_000_000) / 1_000_000 / 3600)
+            ceiling = peak * math.pow(0.5, age / 24) + 1e-4
+            floor = best.floor()
+            if floor is not None and floor[:3] > (0, overdue_possible, ceiling):
+                return best.ids()
+            if seen >= budget:
+                return None
+    finally:
+        cursor.close()
 
 
 def _item(

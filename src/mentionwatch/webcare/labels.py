@@ -19,7 +19,7 @@ import json
 import math
 import os
 import sqlite3
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -276,20 +276,35 @@ def noisiest(irrelevant_by_keyword: dict[str, set[str]], total: int) -> tuple[No
     """The fewest keywords (at most NOISIEST) that between them matched more than half
     of the irrelevant mentions, most first. A mention matching two of them counts for
     each, so the numbers may add up to more than the total; coverage counts it once."""
+    terms: dict[str, set[str]] = defaultdict(set)
+    for keyword, ids in irrelevant_by_keyword.items():
+        for mention_id in ids:
+            terms[mention_id].add(keyword)
+    groups: Counter[frozenset[str]] = Counter(frozenset(t) for t in terms.values())
+    return noisiest_groups(groups, total)
+
+
+def noisiest_groups(groups: Counter[frozenset[str]], total: int) -> tuple[NoiseSource, ...]:
+    """:func:`noisiest` from how many irrelevant mentions matched each set of keywords:
+    the counts the report keeps, so no mention has to be read one by one."""
     if not total:
         return ()
+    per_keyword: Counter[str] = Counter()
+    for keys, n in groups.items():
+        for keyword in keys:
+            per_keyword[keyword] += n
     ranked = sorted(
-        ((kw, ids) for kw, ids in irrelevant_by_keyword.items() if ids),
-        key=lambda kv: (-len(kv[1]), kv[0]),
+        ((kw, n) for kw, n in per_keyword.items() if n > 0), key=lambda kv: (-kv[1], kv[0])
     )
     chosen: list[NoiseSource] = []
-    covered: set[str] = set()
-    for keyword, ids in ranked[:NOISIEST]:
-        if ids <= covered:
+    covered: set[frozenset[str]] = set()
+    for keyword, n in ranked[:NOISIEST]:
+        mine = {keys for keys, m in groups.items() if keyword in keys and m > 0}
+        if mine <= covered:
             continue  # adds nothing the keywords before it did not already explain
-        chosen.append(NoiseSource(keyword, len(ids), total))
-        covered |= ids
-        if 2 * len(covered) > total:
+        chosen.append(NoiseSource(keyword, n, total))
+        covered |= mine
+        if 2 * sum(groups[keys] for keys in covered) > total:
             break
     return tuple(chosen)
 
@@ -299,46 +314,21 @@ def precision_report(
 ) -> list[BrandPrecision]:
     """Per stored brand (or only ``brand``), labelled counts and precision, overall and
     per matched keyword; a mention counts once for each keyword it matched."""
-    # Counted in SQLite: every mention per (brand, matched terms), from an index, and
-    # only the labelled ones (few) row by row. Unlabelled = all - labelled.
-    join = " JOIN posts p ON p.id = m.post_id" if since is not None else ""
-    where = ""
-    params: list[Any] = []
-    if brand is not None:
-        where += " AND m.brand = ? COLLATE NOCASE"
-        params.append(brand)
-    if since is not None:
-        where += " AND COALESCE(p.published, p.fetched) >= ?"
-        params.append(to_iso(since))
     try:
-        totals = db.execute(
-            f"SELECT m.brand, m.matched, count(*) FROM mentions m{join} WHERE 1{where}"  # noqa: S608
-            " GROUP BY m.brand, m.matched",
-            params,
-        ).fetchall()
-        labelled = db.execute(
-            f"SELECT m.id, m.brand, m.matched, l.label FROM labels l"  # noqa: S608
-            f" JOIN mentions m ON m.id = l.mention_id{join} WHERE 1{where}",
-            params,
-        ).fetchall()
+        groups = _counted_groups(db, brand) if since is None else _groups_since(db, brand, since)
     except sqlite3.Error as exc:
         raise StoreError(f"cannot read labels: {exc}") from None
     brands: dict[str, Counts] = {}
     keywords: dict[str, dict[str, Counts]] = defaultdict(dict)
-    noise: dict[str, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
-    groups = [(name, matched, None, n) for name, matched, n in totals]
-    # Each labelled mention moves from its group's unlabelled count to its label.
-    groups += [(name, matched, label, 1) for _, name, matched, label in labelled]
-    groups += [(name, matched, None, -1) for _, name, matched, _ in labelled]
+    noise: dict[str, Counter[frozenset[str]]] = defaultdict(Counter)
     for name, matched, label, n in groups:
         brands[name] = brands.get(name, Counts()).add(label, n)
         per = keywords[name]
-        for term in _terms(matched):  # once per mention, in order
+        terms = _terms(matched)
+        for term in terms:  # once per mention, in order
             per[term] = per.get(term, Counts()).add(label, n)
-    for mention_id, name, matched, label in labelled:
         if label == IRRELEVANT:
-            for term in _terms(matched):
-                noise[name][term].add(mention_id)
+            noise[name][frozenset(terms)] += n
     report = []
     for name in sorted(brands, key=str.casefold):
         per = keywords[name]
@@ -348,10 +338,48 @@ def precision_report(
                 brand=name,
                 counts=brands[name],
                 keywords=tuple(KeywordPrecision(k, c) for k, c in ranked),
-                noisiest=noisiest(noise[name], brands[name].irrelevant),
+                noisiest=noisiest_groups(noise[name], brands[name].irrelevant),
             )
         )
     return report
+
+
+Group = tuple[str, str, str | None, int]  # brand, matched, label (None: unlabelled), mentions
+
+
+def _counted_groups(db: sqlite_utils.Database, brand: str | None) -> list[Group]:
+    """From the counts triggers keep (migration 008): a few rows, however many mentions."""
+    sql = "SELECT brand, matched, label, n FROM term_labels WHERE n != 0"
+    params: list[Any] = []
+    if brand is not None:
+        sql += " AND brand = ? COLLATE NOCASE"
+        params.append(brand)
+    return [(b, m, label or None, n) for b, m, label, n in db.execute(sql, params)]
+
+
+def _groups_since(db: sqlite_utils.Database, brand: str | None, since: datetime) -> list[Group]:
+    """Counted in SQLite over the mentions since ``since`` (the posts_at index), and
+    only the labelled ones (few) row by row. Unlabelled = all - labelled."""
+    where = " AND COALESCE(p.published, p.fetched) >= ?"
+    params: list[Any] = [to_iso(since)]
+    if brand is not None:
+        where += " AND m.brand = ? COLLATE NOCASE"
+        params.append(brand)
+    rows = " FROM mentions m JOIN posts p ON p.id = m.post_id"
+    totals = db.execute(
+        f"SELECT m.brand, m.matched, count(*){rows} WHERE 1{where} GROUP BY 1, 2",
+        params,
+    ).fetchall()
+    labelled = db.execute(
+        f"SELECT m.brand, m.matched, l.label, count(*){rows}"
+        f" JOIN labels l ON l.mention_id = m.id WHERE 1{where} GROUP BY 1, 2, 3",
+        params,
+    ).fetchall()
+    groups: list[Group] = [(b, m, None, n) for b, m, n in totals]
+    # Each labelled mention moves from its group's unlabelled count to its label.
+    groups += [(b, m, label, n) for b, m, label, n in labelled]
+    groups += [(b, m, None, -n) for b, m, _, n in labelled]
+    return groups
 
 
 def _terms(matched: str | None) -> list[str]:

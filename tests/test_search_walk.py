@@ -1,0 +1,104 @@
+"""``mentions --search`` with a limit reads the newest posts first and checks them against
+the full-text index (store.search): it lists exactly the head of the full listing, in
+the same order, for common words (the walk) and rare ones (the whole match set), with
+other filters and with posts sharing a time."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+import sqlite_utils
+
+from mentionwatch.models import Match, RawItem, Sentiment, SourceReport
+from mentionwatch.store import db as store
+from mentionwatch.store import search
+
+NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
+WORDS = ("battery", "screen", "delivery", "support", "price", "refund")
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Iterator[sqlite_utils.Database]:
+    database = store.open_db(tmp_path / "m.db")
+    rng = random.Random(5)
+    times = [NOW - timedelta(seconds=rng.randint(0, 30 * 86400)) for _ in range(40)]
+    mentions = []
+    for i in range(3000):
+        words = " ".join(rng.choice(WORDS) for _ in range(4))
+        rare = " zephyr" if i % 97 == 0 else ""
+        item = RawItem(
+            str(i),
+            f"https://n.example/{i}",
+            f"post {i}",
+            words + rare,
+            published=rng.choice(times),  # shared times: ties broken by id
+        )
+        for brand in rng.sample(("Acme", "Globex"), rng.randint(1, 2)):
+            score = round(rng.uniform(-1, 1), 2)
+            label = "positive" if score > 0.05 else "negative" if score < -0.05 else "neutral"
+            mentions.append(
+                store.NewMention(
+                    store.post_key(f"s{i % 3}", item),
+                    item,
+                    Match(brand, (brand,), ()),
+                    Sentiment(score, label, "t"),
+                )
+            )
+    for n in range(3):
+        store.save_source_run(
+            database,
+            source=f"s{n}",
+            source_type="rss",
+            mentions=[m for m in mentions if int(m.item.external_id) % 3 == n],
+            state=None,
+            report=SourceReport(f"s{n}", "rss", "ok"),
+            fetched=NOW,
+        )
+    database.execute("UPDATE mentions SET status = 'irrelevant' WHERE rowid % 9 = 0")
+    yield database
+    database.close()
+
+
+@pytest.mark.parametrize("word", ["battery", "refund", "zephyr", "battery AND refund"])
+def test_the_search_lists_the_head_of_the_full_listing(
+    db: sqlite_utils.Database, word: str
+) -> None:
+    filters: list[dict[str, object]] = [
+        {},
+        {"brand": "globex"},
+        {"sentiment": "negative"},
+        {"source": "s1"},
+        {"since": NOW - timedelta(days=9), "until": NOW - timedelta(days=2)},
+        {"include_irrelevant": True},
+    ]
+    for extra in filters:
+        full = store.query_mentions(db, store.MentionFilter(search=word, **extra))  # type: ignore[arg-type]
+        assert full, extra
+        for limit in (1, 10, 60):
+            got = store.query_mentions(db, store.MentionFilter(search=word, limit=limit, **extra))  # type: ignore[arg-type]
+            assert got == full[:limit], (extra, limit)
+
+
+def test_a_common_word_is_walked_and_a_rare_one_is_not(db: sqlite_utils.Database) -> None:
+    page_calls: list[int] = []
+
+    def page(rowids: object) -> list[dict[str, object]]:
+        page_calls.append(1)
+        return [{"at": "9999"}] * 5  # settles at once: only whether the walk ran is asked
+
+    assert search.newest_matches(db, "battery", "1", [], page, 5) is not None
+    assert page_calls
+    page_calls.clear()
+    assert search.newest_matches(db, "zephyr", "1", [], page, 5) is None
+    assert not page_calls
+
+
+def test_a_bad_query_is_a_usage_error(db: sqlite_utils.Database) -> None:
+    from mentionwatch.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="full-text"):
+        store.query_mentions(db, store.MentionFilter(search='"unclosed', limit=5))
