@@ -22,7 +22,7 @@ from ..models import Match, RawItem, Sentiment, SourceReport, SourceState, Span
 from ..timeutil import to_iso
 from ..urls import canonical_url, clean_url
 from . import search
-from .migrations import MIGRATIONS
+from .migrations import MIGRATIONS, count_new_mentions
 
 MAX_TEXT_CHARS = 100_000  # what we keep of a post: enough to re-match, bounded on disk
 CONTEXT_CHARS = 300  # kept on each side of a match beyond the cap (what `show` quotes)
@@ -334,7 +334,9 @@ def save_source_runs(
     counts as new in the first only."""
     now = to_iso(fetched)
     with transaction(db):
-        return [_write_run(db, run, now) for run in runs]
+        new_ids = [_write_run(db, run, now) for run in runs]
+        count_new_mentions(db, [i for ids in new_ids for i in ids])
+    return new_ids
 
 
 def save_source_run(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import sqlite_utils
 
@@ -361,9 +361,9 @@ def m006_rollups(db: sqlite_utils.Database) -> None:
 def rollup_triggers() -> list[str]:
     """The triggers that keep the roll-ups (also used by tools that bulk-load a store
     with them dropped, then call :func:`backfill_rollups`)."""
+    # No AFTER INSERT trigger (migration 009): the writer adds a group's new mentions
+    # in three set-based statements (count_new_mentions) instead of three a row.
     return [
-        f"""CREATE TRIGGER mentions_rollup_ai AFTER INSERT ON mentions
-            WHEN new.status != 'irrelevant' BEGIN {_rollup_change("new", 1)} END""",
         f"""CREATE TRIGGER mentions_rollup_ad AFTER DELETE ON mentions
             WHEN old.status != 'irrelevant' BEGIN {_rollup_change("old", -1)} END""",
         f"""CREATE TRIGGER mentions_rollup_au_old
@@ -434,9 +434,7 @@ def _term_add(row: str, sign: int) -> str:
 
 def term_label_triggers() -> list[str]:
     """The triggers that keep ``term_labels`` (migration 008)."""
-    return [
-        f"""CREATE TRIGGER mentions_terms_ai AFTER INSERT ON mentions
-            BEGIN {_term_add("new", 1)} END""",
+    return [  # no AFTER INSERT trigger: see rollup_triggers
         f"""CREATE TRIGGER mentions_terms_ad AFTER DELETE ON mentions
             BEGIN {_term_add("old", -1)} END""",
         f"""CREATE TRIGGER mentions_terms_au AFTER UPDATE OF id, brand, matched ON mentions
@@ -487,6 +485,58 @@ def m008_term_labels(db: sqlite_utils.Database) -> None:
         db.execute(trigger)
 
 
+def count_new_mentions(db: sqlite_utils.Database, ids: Sequence[str]) -> None:
+    """Add mentions just inserted (by the writer, in its transaction) to the roll-ups
+    and ``term_labels``: what an AFTER INSERT trigger did one row at a time, done for
+    a whole group of sources in four GROUP BY upserts. Per-row triggers doubled the
+    writer's cost (3.4 s against 1.5 s for 13k mentions); deletions and updates, which
+    come one at a time anyway, keep their triggers."""
+    if not ids:
+        return
+    db.execute("CREATE TEMP TABLE IF NOT EXISTS new_mentions (id TEXT PRIMARY KEY)")
+    db.execute("DELETE FROM temp.new_mentions")
+    db.conn.executemany("INSERT OR IGNORE INTO temp.new_mentions VALUES (?)", [(i,) for i in ids])
+    at = "COALESCE(p.published, p.fetched)"
+    rows = """FROM temp.new_mentions n JOIN mentions m ON m.id = n.id
+              JOIN posts p ON p.id = m.post_id WHERE m.status != 'irrelevant'"""
+    db.execute(
+        f"""INSERT INTO mention_hours (hour, brand, label, n, score_sum, scored, max_reach,
+                                       min_sentiment)
+            SELECT substr({at}, 1, 13), m.brand, COALESCE(m.sentiment_label, 'neutral'),
+                   count(*), total(m.sentiment), count(m.sentiment),
+                   max(COALESCE(p.reach, 0)), min(COALESCE(m.sentiment, 0))
+            {rows} GROUP BY 1, 2, 3
+            ON CONFLICT DO UPDATE SET n = n + excluded.n,
+                score_sum = score_sum + excluded.score_sum, scored = scored + excluded.scored,
+                max_reach = max(max_reach, excluded.max_reach),
+                min_sentiment = min(min_sentiment, excluded.min_sentiment)"""
+    )
+    for kind, column, extra in (
+        ("source", "p.source", ""),
+        ("author", "p.author", "AND trim(p.author) != ''"),
+    ):
+        db.execute(
+            f"""INSERT INTO mention_days (kind, day, brand, name, n)
+                SELECT '{kind}', substr({at}, 1, 10), m.brand, {column}, count(*)
+                {rows} {extra} GROUP BY 2, 3, 4
+                ON CONFLICT DO UPDATE SET n = n + excluded.n"""
+        )
+    db.execute(
+        """INSERT INTO term_labels (brand, matched, label, n)
+           SELECT m.brand, m.matched, COALESCE(l.label, ''), count(*)
+           FROM temp.new_mentions n JOIN mentions m ON m.id = n.id
+           LEFT JOIN labels l ON l.mention_id = m.id WHERE true GROUP BY 1, 2, 3
+           ON CONFLICT DO UPDATE SET n = n + excluded.n"""
+    )
+
+
+def m009_writer_counts_new_mentions(db: sqlite_utils.Database) -> None:
+    """The roll-ups and ``term_labels`` learn of new mentions from the writer
+    (:func:`count_new_mentions`), not from per-row AFTER INSERT triggers."""
+    db.execute("DROP TRIGGER IF EXISTS mentions_rollup_ai")
+    db.execute("DROP TRIGGER IF EXISTS mentions_terms_ai")
+
+
 MIGRATIONS: list[Migration] = [
     ("001_initial", m001_initial),
     ("002_history_and_delivery", m002_history_and_delivery),
@@ -496,4 +546,5 @@ MIGRATIONS: list[Migration] = [
     ("006_rollups", m006_rollups),
     ("007_drop_shadowed_indexes", m007_drop_shadowed_indexes),
     ("008_term_labels", m008_term_labels),
+    ("009_writer_counts_new_mentions", m009_writer_counts_new_mentions),
 ]
