@@ -21,7 +21,7 @@ from ..errors import ConfigError, StoreError
 from ..models import Match, RawItem, Sentiment, SourceReport, SourceState, Span
 from ..timeutil import to_iso
 from ..urls import canonical_url, clean_url
-from . import search
+from . import rollup, search
 from .migrations import MIGRATIONS, count_new_mentions
 
 MAX_TEXT_CHARS = 100_000  # what we keep of a post: enough to re-match, bounded on disk
@@ -300,13 +300,18 @@ class NewMention:
 
 
 def existing_mentions(db: sqlite_utils.Database, ids: Sequence[str]) -> set[str]:
+    return _existing(db, "mentions", ids)
+
+
+def _existing(db: sqlite_utils.Database, table: str, ids: Sequence[str]) -> set[str]:
+    """Which of ``ids`` are stored in ``table`` (its primary-key index only)."""
     found: set[str] = set()
     for i in range(0, len(ids), 500):  # stay under SQLite's bound-parameter limit
         chunk = list(ids[i : i + 500])
         marks = ",".join("?" * len(chunk))
         found.update(
             r[0]
-            for r in db.execute(f"SELECT id FROM mentions WHERE id IN ({marks})", chunk)  # noqa: S608
+            for r in db.execute(f"SELECT id FROM {table} WHERE id IN ({marks})", chunk)  # noqa: S608
         )
     return found
 
@@ -333,9 +338,12 @@ def save_source_runs(
     ones that are ready at the same moment. A mention two runs of one group both found
     counts as new in the first only."""
     now = to_iso(fetched)
+    counts = rollup.NewCounts()
+    elsewhere: list[str] = []  # new mentions of posts stored before: counted from the store
     with transaction(db):
-        new_ids = [_write_run(db, run, now) for run in runs]
-        count_new_mentions(db, [i for ids in new_ids for i in ids])
+        new_ids = [_write_run(db, run, now, counts, elsewhere) for run in runs]
+        counts.write(db)
+        count_new_mentions(db, elsewhere)
     return new_ids
 
 
@@ -354,9 +362,16 @@ def save_source_run(
     return save_source_runs(db, [run], fetched=fetched)[0]
 
 
-def _write_run(db: sqlite_utils.Database, run: SourceRun, now: str | None) -> list[str]:
+def _write_run(
+    db: sqlite_utils.Database,
+    run: SourceRun,
+    now: str | None,
+    counts: rollup.NewCounts,
+    elsewhere: list[str],
+) -> list[str]:
     """One run's rows, inside the caller's transaction: one ``executemany`` per table,
-    since a dense source (every post a mention) would otherwise pay a statement a row."""
+    since a dense source (every post a mention) would otherwise pay a statement a row.
+    Its new mentions go into ``counts`` (their post written here too) or ``elsewhere``."""
     source, source_type = run.source, run.source_type
     posts: dict[str, list[Any]] = {}
     rows: dict[str, list[Any]] = {}
@@ -400,6 +415,7 @@ def _write_run(db: sqlite_utils.Database, run: SourceRun, now: str | None) -> li
     # Under the write lock, so no other writer can add one of these in between:
     # what is not stored yet is exactly what the inserts below add.
     known = existing_mentions(db, list(rows))
+    posts_before = _existing(db, "posts", list(posts))
     db.conn.executemany(
         """INSERT OR IGNORE INTO posts (id, url, canonical_url, external_id, source,
            source_type, title, text, author, published, fetched, lang, counters, reach,
@@ -414,6 +430,22 @@ def _write_run(db: sqlite_utils.Database, run: SourceRun, now: str | None) -> li
         list(rows.values()),
     )
     new_ids = [mid for mid in rows if mid not in known]
+    for mid in new_ids:
+        mention = rows[mid]
+        post = posts[mention[1]]
+        if mention[1] in posts_before:
+            elsewhere.append(mid)
+            continue
+        counts.add(
+            at=post[9] or post[10],  # COALESCE(published, fetched)
+            brand=mention[2],
+            label=mention[6],
+            score=mention[5],
+            reach=post[13],
+            source=post[4],
+            author=post[8],
+            matched=mention[3],
+        )
     _save_state(db, source, source_type, run.state, run.report, now, len(new_ids))
     return new_ids
 
