@@ -16,6 +16,7 @@ import pytest
 from typer.testing import CliRunner
 
 import mentionwatch.cli.digest  # noqa: F401  (registers the command on the shared app)
+from mentionwatch.analysis.sentiment import label_for
 from mentionwatch.cli import app
 from mentionwatch.configure import parse_config
 from mentionwatch.models import Match, RawItem, Sentiment, SourceReport, SourceState, Span
@@ -84,10 +85,6 @@ POSTS: list[tuple[str, str, str, str, str, tuple[str, ...], float, int | None]] 
 IRRELEVANT_TITLE = "Acme in a cake recipe"
 
 
-def _label(score: float) -> Any:
-    return "positive" if score >= 0.05 else "negative" if score <= -0.05 else "neutral"
-
-
 def fill_store(path: Path) -> None:
     """Known mentions and scan history, written the way a scan writes them."""
     db = store.open_db(path)
@@ -111,7 +108,7 @@ def fill_store(path: Path) -> None:
                     post_id=store.post_key(source, item),
                     item=item,
                     match=Match(brand, (brand,), (Span(0, len(brand), brand),)),
-                    sentiment=Sentiment(score, _label(score), "test"),
+                    sentiment=Sentiment(score, label_for(score), "test"),
                 )
             )
     for (source, run_at), mentions in sorted(by_run.items(), key=lambda kv: kv[0][1]):
@@ -650,7 +647,7 @@ def test_why_it_needs_an_answer_in_words(
                     store.post_key("mast", item),
                     item,
                     Match("Acme", ("Acme",), (Span(0, 4, "Acme"),)),
-                    Sentiment(score, _label(score), "test"),
+                    Sentiment(score, label_for(score), "test"),
                 )
             ],
             state=SourceState(),

@@ -18,6 +18,7 @@ import pytest
 import sqlite_utils
 from typer.testing import CliRunner
 
+from mentionwatch.analysis.sentiment import label_for
 from mentionwatch.cli import app
 from mentionwatch.cli.inbox import inbox_table
 from mentionwatch.config.policy import PolicyRule
@@ -76,7 +77,7 @@ def add(
         published=at,
         counters=(("points", reach),) if reach is not None else (),
     )
-    label: Any = "positive" if score >= 0.05 else "negative" if score <= -0.05 else "neutral"
+    label: Any = label_for(score)
     (mid,) = store.save_source_run(
         db,
         source="news",

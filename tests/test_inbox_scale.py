@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 import sqlite_utils
 
+from mentionwatch.analysis.sentiment import label_for
 from mentionwatch.config.inbox import DEFAULT_HORIZON
 from mentionwatch.config.policy import PolicyRule
 from mentionwatch.configure import parse_config
@@ -54,7 +55,7 @@ def fill(db: sqlite_utils.Database, n: int, *, days: float, seed: int = 7) -> No
             counters=(("points", rng.randint(0, 9000)),) if i % 3 else (),
         )
         score = round(rng.uniform(-1, 1), 2)
-        label = "positive" if score >= 0.05 else "negative" if score <= -0.05 else "neutral"
+        label = label_for(score)
         mentions.append(
             store.NewMention(
                 store.post_key("news", item),

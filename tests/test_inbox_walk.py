@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 import sqlite_utils
 
+from mentionwatch.analysis.sentiment import label_for
 from mentionwatch.config.policy import PolicyRule
 from mentionwatch.configure import parse_config
 from mentionwatch.models import Match, RawItem, Sentiment, SourceReport
@@ -67,7 +68,7 @@ def fill(db: sqlite_utils.Database, n: int, seed: int) -> None:
             else (),
         )
         score = round(rng.uniform(-1, 1), 2) if rng.random() < 0.9 else 0.0
-        label = "positive" if score >= 0.05 else "negative" if score <= -0.05 else "neutral"
+        label = label_for(score)
         mentions.append(
             store.NewMention(
                 store.post_key("news", item),

@@ -16,6 +16,7 @@ import pytest
 import sqlite_utils
 
 from mentionwatch import rescore
+from mentionwatch.analysis.sentiment import label_for
 from mentionwatch.configure import parse_config
 from mentionwatch.models import Match, RawItem, Sentiment, SourceReport
 from mentionwatch.report.digest import build_digest, make_period
@@ -53,7 +54,7 @@ def db(tmp_path: Path) -> Iterator[sqlite_utils.Database]:
             counters=(("points", rng.randint(0, 500)),) if i % 2 else (),
         )
         score = round(rng.uniform(-1, 1), 3)
-        label = "positive" if score >= 0.05 else "negative" if score <= -0.05 else "neutral"
+        label = label_for(score)
         mentions.append(
             store.NewMention(
                 store.post_key(f"src{i % 5}", item),

@@ -218,7 +218,6 @@ class _GroupWriter:
     def __init__(self, db: sqlite_utils.Database, checker: policy.PolicyChecker) -> None:
         self.db = db
         self.checker = checker
-        self.commits = 0
         self._ready: list[tuple[_Candidates, dict[Job, Sentiment]]] = []
         self._waiting: list[asyncio.Future[tuple[SourceReport, list[str]]]] = []
         self._timer: asyncio.TimerHandle | None = None
@@ -244,7 +243,6 @@ class _GroupWriter:
         waiting, self._waiting = self._waiting, []
         if not group:
             return
-        self.commits += 1
         try:
             results = _store_group(self.db, group, self.checker)
         except Exception as exc:  # a store error fails every source of the group

@@ -262,6 +262,16 @@ def m005_undated_claims_warnings(db: sqlite_utils.Database) -> None:
     db.execute("ALTER TABLE sources ADD COLUMN last_warnings TEXT")  # JSON list of strings
 
 
+# How an increment merges into a roll-up row: counts and sums add up, the bounds only
+# widen. One wording for the triggers, the writer's set-based statements and its
+# in-memory counts (rollup.NewCounts).
+HOURS_MERGE = """ON CONFLICT DO UPDATE SET n = n + excluded.n,
+    score_sum = score_sum + excluded.score_sum, scored = scored + excluded.scored,
+    max_reach = max(max_reach, excluded.max_reach),
+    min_sentiment = min(min_sentiment, excluded.min_sentiment)"""
+COUNT_MERGE = "ON CONFLICT DO UPDATE SET n = n + excluded.n"
+
+
 # What a mention adds to the roll-ups (sign +1) or takes away (-1), as trigger statements
 # over NEW or OLD. A mention labelled irrelevant is in no figure, so it is not counted.
 def _rollup_change(row: str, sign: int) -> str:
@@ -274,18 +284,15 @@ def _rollup_change(row: str, sign: int) -> str:
                {sign}, {sign} * COALESCE({row}.sentiment, 0),
                {sign} * ({row}.sentiment IS NOT NULL),
                COALESCE(p.reach, 0), COALESCE({row}.sentiment, 0) {post}
-        ON CONFLICT DO UPDATE SET n = n + excluded.n, score_sum = score_sum + excluded.score_sum,
-            scored = scored + excluded.scored,
-            max_reach = max(max_reach, excluded.max_reach),
-            min_sentiment = min(min_sentiment, excluded.min_sentiment);
+        {HOURS_MERGE};
         INSERT INTO mention_days (kind, day, brand, name, n)
         SELECT 'source', substr({at}, 1, 10), {row}.brand, p.source, {sign} {post}
-        ON CONFLICT DO UPDATE SET n = n + excluded.n;
+        {COUNT_MERGE};
         INSERT INTO mention_days (kind, day, brand, name, n)
         SELECT 'author', substr({at}, 1, 10), {row}.brand, p.author, {sign}
         {post} AND trim(p.author) != ''
-        ON CONFLICT DO UPDATE SET n = n + excluded.n;
-    """  # noqa: S608 -- our own constants only
+        {COUNT_MERGE};
+    """
     if sign < 0:  # a figure that fell to nothing leaves no row (top lists skip it)
         # Scalar subqueries, so each DELETE seeks its one primary key.
         value = f"(SELECT {{}} {post})"
@@ -417,10 +424,10 @@ def _term_move(mention: str, frm: str, to: str) -> str:
     row = f"FROM mentions m WHERE m.id = {mention}"
     return f"""
         INSERT INTO term_labels (brand, matched, label, n) SELECT m.brand, m.matched, {frm}, -1
-        {row} ON CONFLICT DO UPDATE SET n = n + excluded.n;
+        {row} {COUNT_MERGE};
         INSERT INTO term_labels (brand, matched, label, n) SELECT m.brand, m.matched, {to}, 1
-        {row} ON CONFLICT DO UPDATE SET n = n + excluded.n;
-    """  # noqa: S608 -- our own constants only
+        {row} {COUNT_MERGE};
+    """
 
 
 def _term_add(row: str, sign: int) -> str:
@@ -428,7 +435,7 @@ def _term_add(row: str, sign: int) -> str:
     return f"""
         INSERT INTO term_labels (brand, matched, label, n)
         VALUES ({row}.brand, {row}.matched, {label}, {sign})
-        ON CONFLICT DO UPDATE SET n = n + excluded.n;
+        {COUNT_MERGE};
     """  # noqa: S608 -- our own constants only
 
 
@@ -494,7 +501,7 @@ _NEW_ROWS = """FROM temp.new_mentions n CROSS JOIN mentions m ON m.id = n.id
 _NEW_DAYS = """INSERT INTO mention_days (kind, day, brand, name, n)
     SELECT '{kind}', substr({at}, 1, 10), m.brand, {column}, count(*)
     {rows} {extra} GROUP BY 2, 3, 4
-    ON CONFLICT DO UPDATE SET n = n + excluded.n"""
+    {merge}"""
 # The statements that add temp.new_mentions to the roll-ups and term_labels.
 NEW_MENTION_COUNTS: tuple[str, ...] = (
     f"""INSERT INTO mention_hours (hour, brand, label, n, score_sum, scored, max_reach,
@@ -503,23 +510,23 @@ NEW_MENTION_COUNTS: tuple[str, ...] = (
                count(*), total(m.sentiment), count(m.sentiment),
                max(COALESCE(p.reach, 0)), min(COALESCE(m.sentiment, 0))
         {_NEW_ROWS} GROUP BY 1, 2, 3
-        ON CONFLICT DO UPDATE SET n = n + excluded.n,
-            score_sum = score_sum + excluded.score_sum, scored = scored + excluded.scored,
-            max_reach = max(max_reach, excluded.max_reach),
-            min_sentiment = min(min_sentiment, excluded.min_sentiment)""",
-    _NEW_DAYS.format(kind="source", at=_NEW_AT, column="p.source", rows=_NEW_ROWS, extra=""),
+        {HOURS_MERGE}""",
+    _NEW_DAYS.format(
+        kind="source", at=_NEW_AT, column="p.source", rows=_NEW_ROWS, extra="", merge=COUNT_MERGE
+    ),
     _NEW_DAYS.format(
         kind="author",
         at=_NEW_AT,
         column="p.author",
         rows=_NEW_ROWS,
         extra="AND trim(p.author) != ''",
+        merge=COUNT_MERGE,
     ),
-    """INSERT INTO term_labels (brand, matched, label, n)
+    f"""INSERT INTO term_labels (brand, matched, label, n)
        SELECT m.brand, m.matched, COALESCE(l.label, ''), count(*)
        FROM temp.new_mentions n CROSS JOIN mentions m ON m.id = n.id
        LEFT JOIN labels l ON l.mention_id = m.id WHERE true GROUP BY 1, 2, 3
-       ON CONFLICT DO UPDATE SET n = n + excluded.n""",
+       {COUNT_MERGE}""",  # noqa: S608
 )
 
 

@@ -18,6 +18,7 @@ from itertools import pairwise
 import sqlite_utils
 
 from ..timeutil import from_iso, to_iso
+from .migrations import COUNT_MERGE, HOURS_MERGE
 
 AT = "COALESCE(p.published, p.fetched)"
 _RAW = f"""
@@ -167,15 +168,12 @@ def iso_ceil(dt: datetime) -> str:
     return to_iso(dt) or ""
 
 
-_HOURS_UPSERT = """INSERT INTO mention_hours (hour, brand, label, n, score_sum, scored,
-    max_reach, min_sentiment) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-    ON CONFLICT DO UPDATE SET n = n + excluded.n, score_sum = score_sum + excluded.score_sum,
-    scored = scored + excluded.scored, max_reach = max(max_reach, excluded.max_reach),
-    min_sentiment = min(min_sentiment, excluded.min_sentiment)"""
-_DAYS_UPSERT = """INSERT INTO mention_days (kind, day, brand, name, n) VALUES (?, ?, ?, ?, ?)
-    ON CONFLICT DO UPDATE SET n = n + excluded.n"""
-_TERMS_UPSERT = """INSERT INTO term_labels (brand, matched, label, n) VALUES (?, ?, '', ?)
-    ON CONFLICT DO UPDATE SET n = n + excluded.n"""
+_HOURS_UPSERT = f"""INSERT INTO mention_hours (hour, brand, label, n, score_sum, scored,
+    max_reach, min_sentiment) VALUES (?, ?, ?, ?, ?, ?, ?, ?) {HOURS_MERGE}"""  # noqa: S608
+_DAYS_UPSERT = f"""INSERT INTO mention_days (kind, day, brand, name, n)
+    VALUES (?, ?, ?, ?, ?) {COUNT_MERGE}"""  # noqa: S608
+_TERMS_UPSERT = f"""INSERT INTO term_labels (brand, matched, label, n)
+    VALUES (?, ?, '', ?) {COUNT_MERGE}"""  # noqa: S608
 
 
 @dataclass(slots=True)
