@@ -204,6 +204,8 @@ def _copy_seed(db: sqlite_utils.Database, mentions: int, seeded: int, now: datet
                 [seed_mentions, left],
             )
             left -= min(left, seeded)
+        # The copies' times moved, so their priority keys are worked out again.
+        migrations.backfill_priority_keys(db, after_rowid=seed_mentions)
         for _, sql in saved:
             if not sql.upper().startswith("CREATE TRIGGER"):
                 db.execute(sql)

@@ -8,16 +8,19 @@ from __future__ import annotations
 import random
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
 import sqlite_utils
 
+from mentionwatch.analysis.priority import priority_key, weight
 from mentionwatch.analysis.sentiment import label_for
 from mentionwatch.config.policy import PolicyRule
 from mentionwatch.configure import parse_config
 from mentionwatch.models import Match, RawItem, Sentiment, SourceReport
 from mentionwatch.store import db as store
+from mentionwatch.webcare import inbox as inbox_module
 from mentionwatch.webcare.inbox import _candidates, _walked_ids, inbox
 from mentionwatch.webcare.policy import PolicyChecker, flag_mentions
 
@@ -136,3 +139,70 @@ def test_the_walk_stops_early_and_agrees(db: sqlite_utils.Database) -> None:
     walked = _walked_ids(db, rows, cfg, NOW, ("new", "open"), 10, budget=500)
     assert walked is not None
     assert walked == [i.id for i in inbox(db, cfg, now=NOW, limit=10, walk_budget=0)]
+
+
+def test_mentions_of_unknown_priority_are_read_first(db: sqlite_utils.Database) -> None:
+    """A key another tool left out, or a score changed without its key (the trigger of
+    migration 010 marks it unknown), costs the walk time, never a wrong list."""
+    fill(db, 1500, 5)
+    cfg = parse_config(CONFIGS["targets"])
+    # Scores changed behind the writer's back: their keys become unknown, not stale.
+    db.execute("UPDATE mentions SET sentiment = -sentiment WHERE rowid % 9 = 0")
+    db.execute("UPDATE mentions SET priority_key = NULL WHERE rowid % 17 = 0")
+    unknown = db.execute("SELECT count(*) FROM mentions WHERE priority_key IS NULL").fetchone()[0]
+    assert unknown > 100
+    for limit in (1, 20, 80):
+        assert inbox(db, cfg, now=NOW, limit=limit) == inbox(
+            db, cfg, now=NOW, limit=limit, walk_budget=0
+        )
+
+
+def test_a_changed_score_marks_its_key_unknown(db: sqlite_utils.Database) -> None:
+    fill(db, 30, 6)
+    mid, key = db.execute(
+        "SELECT id, priority_key FROM mentions WHERE sentiment < 0.5 LIMIT 1"
+    ).fetchone()
+    assert key is not None
+    db.execute("UPDATE mentions SET status = 'open' WHERE id = ?", [mid])
+    assert db.execute("SELECT priority_key FROM mentions WHERE id = ?", [mid]).fetchone()[0] == key
+    db.execute("UPDATE mentions SET sentiment = sentiment + 0.5 WHERE id = ?", [mid])
+    assert db.execute("SELECT priority_key FROM mentions WHERE id = ?", [mid]).fetchone()[0] is None
+
+
+def test_the_walk_reads_the_priority_index_from_the_top(db: sqlite_utils.Database) -> None:
+    """No sort of the horizon before the first row: the index gives the order."""
+    fill(db, 200, 7)
+    cfg = parse_config(CONFIGS["targets"])
+    rows = _candidates(cfg, NOW - timedelta(days=14), ("new", "open"), None, None)
+    sql = inbox_module._WALK.format(
+        severity="0", joined=inbox_module._BY_KEY, where="m.priority_key >= ? AND " + rows.where
+    )
+    plan = " | ".join(
+        r[3]
+        for r in db.execute(
+            "EXPLAIN QUERY PLAN " + sql + " ORDER BY m.priority_key DESC", [0.0, *rows.params]
+        )
+    )
+    assert "mentions_priority" in plan, plan
+    assert "TEMP B-TREE" not in plan, plan
+
+
+def test_stored_keys_order_mentions_as_their_priority_does(db: sqlite_utils.Database) -> None:
+    """What the writer stores is analysis.priority's key of the stored score, reach and
+    time; ordering by it is ordering by priority at any moment after them all."""
+    fill(db, 300, 8)
+    rows = db.execute(
+        """SELECT m.priority_key, m.sentiment, p.reach, COALESCE(p.published, p.fetched)
+           FROM mentions m JOIN posts p ON p.id = m.post_id"""
+    ).fetchall()
+    for key, sentiment, reach, at in rows:
+        when = datetime.fromisoformat(at.replace("Z", "+00:00"))
+        assert key == pytest.approx(priority_key(sentiment, reach, when), abs=1e-12)
+    for later in (NOW, NOW + timedelta(days=3)):
+        by_key = sorted(rows, key=lambda r: -r[0])
+        scores = [
+            weight(s, r) * 0.5 ** ((later - datetime.fromisoformat(a.replace("Z", "+00:00")))
+                                   .total_seconds() / 86400)
+            for _, s, r, a in by_key
+        ]  # fmt: skip
+        assert all(a >= b * (1 - 1e-12) for a, b in pairwise(scores))

@@ -345,6 +345,28 @@ def test_the_sql_ranking_lists_what_the_newest_first_walk_lists(
         assert walked.needs_answer
 
 
+def test_the_walk_reads_mentions_of_unknown_priority_first(db: sqlite_utils.Database) -> None:
+    """Keys left out or marked unknown (a score changed behind the writer's back) cost
+    the digest's walk time, never a different list."""
+    db.execute("UPDATE mentions SET sentiment = -sentiment WHERE rowid % 7 = 0")
+    db.execute("UPDATE mentions SET priority_key = NULL WHERE rowid % 11 = 0")
+    assert db.execute("SELECT count(*) FROM mentions WHERE priority_key IS NULL").fetchone()[0]
+    cfg = parse_config(CONFIG)
+    end = NOW + timedelta(minutes=5)
+    for since in ("24h", "7d"):
+        period = make_period(since, end=end)
+        by_sql = build_digest(db, cfg, period, limit=7, walk_budget=1)
+        # And the very mentions that rank first: only reading them first finds them.
+        ranked = [m.id for m in by_sql.mentions.items[::2] + by_sql.needs_answer[::2]]
+        db.execute(
+            f"UPDATE mentions SET priority_key = NULL WHERE id IN ({','.join('?' * len(ranked))})",
+            ranked,
+        )
+        walked = build_digest(db, cfg, period, limit=7)
+        assert [m.id for m in walked.mentions.items] == [m.id for m in by_sql.mentions.items]
+        assert [m.id for m in walked.needs_answer] == [m.id for m in by_sql.needs_answer]
+
+
 def test_counting_new_mentions_starts_from_them(db: sqlite_utils.Database) -> None:
     # The writer's roll-up statements must read the new ids and look each mention up,
     # never walk the stored mentions: SQLite preferred an index on mentions to the temp

@@ -13,8 +13,10 @@ import pytest
 from pytest_httpserver import HTTPServer
 from typer.testing import CliRunner
 
+from mentionwatch.analysis.priority import priority_key
 from mentionwatch.cli import app
 from mentionwatch.store import db as store
+from mentionwatch.timeutil import from_iso
 
 from .conftest import rss
 
@@ -125,6 +127,24 @@ def test_rescore_upgrades_history_to_the_current_engine(config: Path, tmp_path: 
         printed = runner.invoke(app, ["sentiment", "--engine", "model", "--target", brand, text])
         out = json.loads(printed.stdout)
         assert (out["score"], out["label"]) == (row["score"], row["label"])
+    _assert_keys_follow_scores(tmp_path / "m.db")
+
+
+def _assert_keys_follow_scores(db_path: Path) -> None:
+    """Every mention's priority key is the one of its current score (none unknown)."""
+    db = store.open_db(db_path)
+    try:
+        rows = db.execute(
+            """SELECT m.priority_key, m.sentiment, p.reach, COALESCE(p.published, p.fetched)
+               FROM mentions m JOIN posts p ON p.id = m.post_id"""
+        ).fetchall()
+    finally:
+        db.close()
+    assert rows
+    for key, score, reach, at in rows:
+        when = from_iso(at)
+        assert when is not None
+        assert key == pytest.approx(priority_key(score, reach, when), abs=1e-12)
 
 
 def test_rescore_since_leaves_older_mentions_alone(config: Path, tmp_path: Path) -> None:

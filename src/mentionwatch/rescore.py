@@ -16,10 +16,11 @@ from datetime import datetime
 
 import sqlite_utils
 
+from .analysis.priority import priority_key
 from .analysis.sentiment import analyze_mention
 from .models import Span
 from .store.db import transaction
-from .timeutil import to_iso
+from .timeutil import from_iso, to_iso
 
 BATCH = 500
 
@@ -59,7 +60,8 @@ def rescore(
 ) -> RescoreReport:
     """Re-score every mention (published since ``since``) with ``engine``."""
     where, params = _where(since, after_rowid=True)
-    query = f"""SELECT m.rowid, m.id, m.spans, m.sentiment_label, p.id, p.title, p.text, p.lang
+    query = f"""SELECT m.rowid, m.id, m.spans, m.sentiment_label, p.id, p.title, p.text, p.lang,
+               p.reach, COALESCE(p.published, p.fetched)
         FROM mentions m JOIN posts p ON p.id = m.post_id {where}
         ORDER BY m.rowid LIMIT {BATCH}"""  # noqa: S608 (no user text in it)
     last = 0
@@ -69,11 +71,15 @@ def rescore(
         if not rows:
             break
         updates: list[tuple[object, ...]] = []
+        keys: list[tuple[float | None, str]] = []
         detected: dict[str, str] = {}
-        for _rowid, mid, spans, old_label, pid, title, text, lang in rows:
+        for _rowid, mid, spans, old_label, pid, title, text, lang, reach, at in rows:
             found = tuple(Span(int(a), int(b), str(t)) for a, b, t in json.loads(spans))
             result = analyze_mention(title, text, found, engine=engine, lang=lang)
+            when = from_iso(at)
+            key = None if when is None else priority_key(result.score, reach, when)
             updates.append((result.score, result.label, result.engine, mid))
+            keys.append((key, mid))
             changed += result.label != old_label
             if lang is None and result.lang is not None:
                 detected[pid] = result.lang
@@ -83,6 +89,8 @@ def rescore(
                 "WHERE id = ?",
                 updates,
             )
+            # After the scores: a changed score marks its key unknown (migration 010).
+            db.conn.executemany("UPDATE mentions SET priority_key = ? WHERE id = ?", keys)
             db.conn.executemany(
                 "UPDATE posts SET lang = ? WHERE id = ? AND lang IS NULL",
                 [(lang, pid) for pid, lang in detected.items()],

@@ -40,6 +40,7 @@ from typing import Any, Literal
 import sqlite_utils
 
 from ..analysis.matcher import Matcher, compile_brands
+from ..analysis.priority import ceiling, highest_key, lowest_key, priority_by_age, weight
 from ..config.loader import Config
 from ..config.policy import SEVERITY_RANK
 from ..errors import ConfigError
@@ -49,7 +50,6 @@ from ..timeutil import from_iso, parse_duration, parse_when, to_iso
 from ..webcare.inbox import (
     answerable,
     priority,
-    priority_by_age,
     register_priority,
     response_target,
     target_sql,
@@ -466,16 +466,22 @@ WITH c AS (
       AND m.status != 'irrelevant'
 )
 """
-# The priority walk: the period's rows newest first (the posts_at index), so it can stop
-# as soon as nothing older can still rank.
-_NEWEST = """
+# The priority walk: the period's rows in priority order (migration 010's index, from
+# the top), so it can stop as soon as nothing further down can still rank; rows whose
+# key is not known are read first, by themselves.
+_BY_KEY = """
 SELECT m.id, m.brand, m.status, COALESCE(m.sentiment_label, 'neutral'), m.sentiment, p.reach,
-       CAST(strftime('%s', COALESCE(p.published, p.fetched)) AS INTEGER)
-FROM posts p CROSS JOIN mentions m ON m.post_id = p.id
-WHERE COALESCE(p.published, p.fetched) >= ? AND COALESCE(p.published, p.fetched) < ?
+       CAST(strftime('%s', COALESCE(p.published, p.fetched)) AS INTEGER), m.priority_key
+FROM mentions m INDEXED BY mentions_priority CROSS JOIN posts p ON p.id = m.post_id
+WHERE {keys}
+  AND COALESCE(p.published, p.fetched) >= ? AND COALESCE(p.published, p.fetched) < ?
   AND m.status != 'irrelevant'
-ORDER BY COALESCE(p.published, p.fetched) DESC
 """
+_UNKEYED = _BY_KEY.format(keys="m.priority_key IS NULL")
+_KEYED = (
+    _BY_KEY.format(keys="m.priority_key >= ? AND m.priority_key <= ?")
+    + " ORDER BY m.priority_key DESC"
+)
 
 
 class _Stats:
@@ -558,13 +564,14 @@ class _Stats:
         )
 
     def _by(self, kind: str) -> dict[str, Counter[Any]]:
-        if kind not in self._by_cache:
-            out: dict[str, Counter[Any]] = defaultdict(Counter)
-            for (stored, key), n in rollup.day_tally(self.db, kind, self.start, self.end).items():
-                name = self.brands.canonical(stored)
-                if name is not None:
-                    out[name][key] += n
-            self._by_cache[kind] = out
+        if not self._by_cache:  # both kinds at once: one pass over the cut days
+            for counted, tally in rollup.day_tallies(self.db, self.start, self.end).items():
+                out: dict[str, Counter[Any]] = defaultdict(Counter)
+                for (stored, key), n in tally.items():
+                    name = self.brands.canonical(stored)
+                    if name is not None:
+                        out[name][key] += n
+                self._by_cache[counted] = out
         return self._by_cache[kind]
 
     def ranked(
@@ -600,10 +607,11 @@ class _Stats:
     ) -> tuple[list[str] | None, list[str] | None]:
         if not self.spellings or limit <= 0:
             return [], ([] if not self.spellings else None)
-        # The most any mention of the period can score at a given age.
+        # Every mention of the period has a key in this range (analysis.priority).
         edge = rollup.bounds(self.db, self.start, self.end)
-        peak = max(0.25, 1.0 - min(edge.min_sentiment, 0.0)) * (
-            1.0 + math.log10(1 + max(0, edge.max_reach))
+        keys = (
+            lowest_key(from_iso(self.start) or self.period.start),
+            highest_key(weight(edge.min_sentiment, edge.max_reach), self.period.end),
         )
         end_ts = self.period.end.timestamp()
         targets: dict[tuple[str, str], float | None] = {}
@@ -620,14 +628,15 @@ class _Stats:
                 targets[s, label] = t.total_seconds() if t is not None else None
                 any_target = any_target or t is not None
         top_done = needs_done = False
-        cursor = self.db.execute(_NEWEST, [self.start, self.end])
+        unkeyed = self.db.execute(_UNKEYED, [self.start, self.end]).fetchall()
+        cursor = self.db.execute(_KEYED, [*keys, self.start, self.end])
         seen = 0
         while not (top_done and needs_done) and seen < budget:
-            rows = cursor.fetchmany(500)
+            rows = unkeyed or cursor.fetchmany(500)
             if not rows:
                 top_done = needs_done = True
                 break
-            for mid, stored, status, label, sentiment, reach, ts in rows:
+            for mid, stored, status, label, sentiment, reach, ts, _ in rows:
                 if stored not in self.spellings:
                     continue
                 seen += 1
@@ -641,17 +650,20 @@ class _Stats:
                         late.add(key, mid)
                     elif label == "negative":
                         negative.add(key, mid)
-            # Nothing older than the last row read can score above this (the 1e-4:
-            # priorities are rounded to four places).
-            ceiling = peak * math.pow(0.5, max(0.0, age) / 24) + 1e-4
+            if unkeyed:  # nothing is known of the keyed rows yet
+                unkeyed = []
+                continue
+            # Nothing further down can score above this (the 1e-4: priorities are
+            # rounded to four places).
+            bound = ceiling(rows[-1][7], self.period.end) + 1e-4
             floor = top.floor()
-            top_done = top_done or (floor is not None and floor[0] > ceiling)
+            top_done = top_done or (floor is not None and floor[0] > bound)
             late_floor = late.floor()
-            if late_floor is not None and late_floor[0] > ceiling:
+            if late_floor is not None and late_floor[0] > bound:
                 needs_done = True  # overdue ones fill the list and no older one beats them
             elif not any_target and late_floor is None:
                 neg_floor = negative.floor()
-                needs_done = neg_floor is not None and neg_floor[0] > ceiling
+                needs_done = neg_floor is not None and neg_floor[0] > bound
         cursor.close()
         if needs_done:
             needs = late.ids() + negative.ids()

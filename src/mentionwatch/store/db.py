@@ -17,9 +17,10 @@ from typing import Any
 
 import sqlite_utils
 
+from ..analysis.priority import priority_key
 from ..errors import ConfigError, StoreError
 from ..models import Match, RawItem, Sentiment, SourceReport, SourceState, Span
-from ..timeutil import to_iso
+from ..timeutil import from_iso, to_iso
 from ..urls import canonical_url, clean_url
 from . import rollup, search
 from .migrations import MIGRATIONS, count_new_mentions
@@ -398,6 +399,9 @@ def _write_run(
             ],
         )
         mid = mention_key(pid, nm.match.brand)
+        if mid in rows:
+            continue
+        at = from_iso(posts[pid][9] or now)  # as stored: COALESCE(published, fetched)
         rows.setdefault(
             mid,
             [
@@ -410,6 +414,7 @@ def _write_run(
                 nm.sentiment.label,
                 nm.sentiment.engine,
                 now,
+                None if at is None else priority_key(nm.sentiment.score, posts[pid][13], at),
             ],
         )
     # Under the write lock, so no other writer can add one of these in between:
@@ -425,8 +430,8 @@ def _write_run(
     )
     db.conn.executemany(
         """INSERT OR IGNORE INTO mentions (id, post_id, brand, matched, spans, sentiment,
-           sentiment_label, sentiment_engine, status, created)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'new', ?)""",
+           sentiment_label, sentiment_engine, status, created, priority_key)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'new', ?, ?)""",
         list(rows.values()),
     )
     new_ids = [mid for mid in rows if mid not in known]

@@ -6,6 +6,9 @@ from collections.abc import Callable, Sequence
 
 import sqlite_utils
 
+from ..analysis.priority import priority_key
+from ..timeutil import from_iso
+
 Migration = tuple[str, Callable[[sqlite_utils.Database], None]]
 
 
@@ -552,6 +555,48 @@ def m009_writer_counts_new_mentions(db: sqlite_utils.Database) -> None:
     db.execute("DROP TRIGGER IF EXISTS mentions_terms_ai")
 
 
+def _stored_priority_key(
+    sentiment: float | None, reach: int | None, at: str | None
+) -> float | None:
+    when = from_iso(at)
+    return None if when is None else priority_key(sentiment, reach, when)
+
+
+def backfill_priority_keys(db: sqlite_utils.Database, *, after_rowid: int = 0) -> None:
+    """Work out ``priority_key`` for the mentions after ``after_rowid`` from their posts."""
+    db.conn.create_function("mw_priority_key", 3, _stored_priority_key, deterministic=True)
+    db.execute(
+        """UPDATE mentions SET priority_key = (
+               SELECT mw_priority_key(mentions.sentiment, p.reach,
+                                      COALESCE(p.published, p.fetched))
+               FROM posts p WHERE p.id = mentions.post_id)
+           WHERE rowid > ?""",
+        [after_rowid],
+    )
+
+
+# A changed score marks the key unknown (NULL), whoever changed it (any tool, any future
+# path), rather than leaving it wrong; readers read unknown keys first. A writer that
+# knows the new key sets it in a statement after the score's (see rescore).
+PRIORITY_KEY_STALE = """CREATE TRIGGER mentions_priority_stale
+    AFTER UPDATE OF sentiment ON mentions WHEN new.sentiment IS NOT old.sentiment
+    BEGIN UPDATE mentions SET priority_key = NULL WHERE rowid = new.rowid; END"""
+
+
+def m010_priority_key(db: sqlite_utils.Database) -> None:
+    """``mentions.priority_key`` (analysis.priority) and its index: the inbox and the
+    digest read mentions in priority order and stop after the few they show, where a
+    newest-first walk read more rows the more mentions each hour held.
+
+    The writer sets it with the mention's score, ``rescore`` after the new score;
+    NULL means not known (a row written by another tool, a score changed by one), and
+    readers take those rows first, so a missing key costs time, never a wrong order."""
+    db.execute("ALTER TABLE mentions ADD COLUMN priority_key REAL")
+    backfill_priority_keys(db)
+    db.execute("CREATE INDEX mentions_priority ON mentions(priority_key)")
+    db.execute(PRIORITY_KEY_STALE)
+
+
 MIGRATIONS: list[Migration] = [
     ("001_initial", m001_initial),
     ("002_history_and_delivery", m002_history_and_delivery),
@@ -562,4 +607,5 @@ MIGRATIONS: list[Migration] = [
     ("007_drop_shadowed_indexes", m007_drop_shadowed_indexes),
     ("008_term_labels", m008_term_labels),
     ("009_writer_counts_new_mentions", m009_writer_counts_new_mentions),
+    ("010_priority_key", m010_priority_key),
 ]

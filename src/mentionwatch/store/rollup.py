@@ -85,35 +85,42 @@ def hour_figures(db: sqlite_utils.Database, edges: Sequence[str]) -> list[Figure
     return out
 
 
-def _raw_tally(db: sqlite_utils.Database, kind: str, a: str, b: str) -> Counter[tuple[str, str]]:
-    column = "p.source" if kind == "source" else "p.author"
-    extra = " AND trim(p.author) != ''" if kind == "author" else ""
-    rows = db.execute(
-        f"SELECT m.brand, {column}, count(*) {_RAW}{extra} GROUP BY 1, 2",
-        [a, b],
-    )
-    return Counter({(brand, name): n for brand, name, n in rows})
+KINDS = ("source", "author")
+Tallies = dict[str, Counter[tuple[str, str]]]  # kind -> (stored brand, name) -> mentions
 
 
-def _day_tally(
-    db: sqlite_utils.Database, kind: str, first: str, last: str
-) -> Counter[tuple[str, str]]:
+def _raw_tallies(db: sqlite_utils.Database, a: str, b: str) -> Tallies:
+    """Both kinds counted from the mentions in [a, b), in one pass over them."""
+    out: Tallies = {kind: Counter() for kind in KINDS}
+    for brand, source, author, n in db.execute(
+        f"SELECT m.brand, p.source, p.author, count(*) {_RAW} GROUP BY 1, 2, 3", [a, b]
+    ):
+        out["source"][brand, source] += n
+        if author is not None and author.strip(" "):  # as the roll-up's trim(): spaces only
+            out["author"][brand, author] += n
+    return out
+
+
+def _day_tallies(db: sqlite_utils.Database, first: str, last: str) -> Tallies:
     """Roll-up counts of the days ``first`` ≤ day < ``last`` ('YYYY-MM-DD')."""
-    rows = db.execute(
-        "SELECT brand, name, sum(n) FROM mention_days WHERE kind = ? AND day >= ? AND day < ?"
-        " GROUP BY 1, 2",
-        [kind, first, last],
-    )
-    return Counter({(brand, name): n for brand, name, n in rows})
+    out: Tallies = {}
+    for kind in KINDS:
+        rows = db.execute(
+            "SELECT brand, name, sum(n) FROM mention_days WHERE kind = ? AND day >= ?"
+            " AND day < ? GROUP BY 1, 2",
+            [kind, first, last],
+        )
+        out[kind] = Counter({(brand, name): n for brand, name, n in rows})
+    return out
 
 
-def day_tally(db: sqlite_utils.Database, kind: str, lo: str, hi: str) -> Counter[tuple[str, str]]:
-    """Mentions per (stored brand, source or author) in [lo, hi); ``kind``: source | author
-    (blank authors are not counted)."""
+def day_tallies(db: sqlite_utils.Database, lo: str, hi: str) -> Tallies:
+    """Mentions per (stored brand, source) and per (stored brand, author) in [lo, hi),
+    under ``'source'`` and ``'author'`` (blank authors are not counted)."""
     if lo[:10] == hi[:10]:
-        return _raw_tally(db, kind, lo, hi)
+        return _raw_tallies(db, lo, hi)
     first_day = lo[:10] if lo[10:] == "T00:00:00Z" else _shift(lo, timedelta(days=1))[:10]
-    total = _day_tally(db, kind, first_day, hi[:10])
+    total = _day_tallies(db, first_day, hi[:10])
     # A day the range cuts through: the part inside read row by row, or, when the part
     # outside is the shorter one (the end's day usually: the future holds nothing),
     # the whole day's roll-up less the part outside.
@@ -126,14 +133,15 @@ def day_tally(db: sqlite_utils.Database, kind: str, lo: str, hi: str) -> Counter
         cut.append((day, hi, hi, _shift(day, timedelta(days=1))))
     for a, b, out_a, out_b in cut:
         if _seconds(a, b) <= _seconds(out_a, out_b):
-            total.update(_raw_tally(db, kind, a, b))
+            for kind, counts in _raw_tallies(db, a, b).items():
+                total[kind].update(counts)
         else:
-            whole = _day_tally(
-                db, kind, a[:10], _shift(a[:10] + "T00:00:00Z", timedelta(days=1))[:10]
-            )
-            whole.subtract(_raw_tally(db, kind, out_a, out_b))
-            total.update(whole)
-    return +total
+            whole = _day_tallies(db, a[:10], _shift(a[:10] + "T00:00:00Z", timedelta(days=1))[:10])
+            outside = _raw_tallies(db, out_a, out_b)
+            for kind in KINDS:
+                whole[kind].subtract(outside[kind])
+                total[kind].update(whole[kind])
+    return {kind: +counts for kind, counts in total.items()}
 
 
 def _seconds(a: str, b: str) -> float:

@@ -33,7 +33,6 @@ passed while its status is still ``new`` or ``open``.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
@@ -41,11 +40,11 @@ from typing import Any
 
 import sqlite_utils
 
+from ..analysis.priority import ceiling, lowest_key, priority_by_age
 from ..config.inbox import DEFAULT_HORIZON, SENTIMENT_LABELS
 from ..config.loader import Config
 from ..config.policy import SEVERITY_RANK
 from ..errors import ConfigError
-from ..store import rollup
 from ..store.db import resolve_mention_ids, transaction
 from ..timeutil import from_iso, to_iso
 from . import labels
@@ -64,15 +63,6 @@ def priority(sentiment: float | None, reach: int | None, at: datetime, now: date
     """How much a mention needs an answer (see the module docstring); the digest
     orders its lists by it too."""
     return priority_by_age(sentiment, reach, (now - at).total_seconds() / 3600)
-
-
-def priority_by_age(sentiment: float | None, reach: int | None, age_hours: float | None) -> float:
-    """:func:`priority` from the age in hours: the form SQLite calls (``mw_priority``),
-    so a read ranks in SQL by the very same formula and fetches only the rows shown."""
-    tone = max(0.25, 1.0 - (sentiment or 0.0))
-    audience = 1.0 + math.log10(1 + max(0, reach or 0))
-    freshness = math.pow(0.5, max(0.0, age_hours or 0.0) / 24)
-    return round(tone * audience * freshness, 4)
 
 
 def register_priority(db: sqlite_utils.Database) -> None:
@@ -374,16 +364,16 @@ def _any_target(config: Config | None) -> bool:
     return by_label or any(b.answerable and b.respond_within is not None for b in config.brands)
 
 
-# The newest-first walk's columns; its rows in the horizon newest first come from the
-# posts_at and mentions_post_cover indexes alone (no table row is read without a filter
-# on the assignee).
+# The walk's columns (what its key needs, then the stored priority key), in priority
+# order: migration 010's index read from the top, each row's post looked up by its id.
 _WALK = """
 SELECT m.id, m.brand, m.status, COALESCE(m.sentiment_label, 'neutral'), m.sentiment, p.reach,
-       CAST(strftime('%s', COALESCE(p.published, p.fetched)) AS INTEGER), {severity}
+       CAST(strftime('%s', COALESCE(p.published, p.fetched)) AS INTEGER), {severity},
+       m.priority_key
 FROM {joined}
 WHERE {where}
 """
-_NEWEST_FIRST = "posts p CROSS JOIN mentions m ON m.post_id = p.id"
+_BY_KEY = "mentions m INDEXED BY mentions_priority CROSS JOIN posts p ON p.id = m.post_id"
 # From the flags: their cost follows how many mentions were ever flagged, not the horizon.
 _FLAGGED = """(SELECT DISTINCT mention_id FROM mention_flags) f
     CROSS JOIN mentions m ON m.id = f.mention_id CROSS JOIN posts p ON p.id = m.post_id"""
@@ -398,16 +388,18 @@ def _walked_ids(
     limit: int,
     budget: int,
 ) -> list[str] | None:
-    """The same ids as :func:`_ranked_ids`, from reading the horizon newest first and
-    stopping once nothing older can still rank; None when ``budget`` rows did not settle
-    it (a filter few mentions match), for SQL to rank the horizon instead.
+    """The same ids as :func:`_ranked_ids`, from reading the horizon in priority order
+    and stopping once nothing further down can still rank; None when ``budget`` rows
+    did not settle it (a filter few mentions match), for SQL to rank the horizon instead.
 
-    Flagged mentions (few: a policy rule names them) are read first, by themselves.
-    Every other mention ranks below them, by (overdue, priority, newer, id). Freshness
-    halves a day, so a mention older than the last one read can at most score the
-    largest tone x audience of the horizon (the roll-ups keep bounds per hour) at that
-    age; and it can at most be overdue when some target applies to the statuses asked
-    for. Once the ``limit``-th best found ranks above that, the walk stops."""
+    Flagged mentions (few: a policy rule names them) are read first, by themselves, and
+    so are mentions whose priority key is not known. Every other mention ranks below
+    them, by (overdue, priority, newer, id), and comes from the ``priority_key`` index,
+    highest first (analysis.priority): no mention further down scores above the
+    ceiling of the key reached. One further down can at most be overdue when some
+    target applies to the statuses asked for. Once the ``limit``-th best found ranks
+    above both, the walk stops. Its length follows how many mentions it shows and how
+    they spread in priority, not how many the horizon holds."""
     if limit <= 0:
         return []
     now_us = _micros(now)
@@ -430,21 +422,29 @@ def _walked_ids(
     best = Best(limit)
     severity = f"""(SELECT max(CASE f.severity {_SEVERITY_SQL} ELSE 0 END)
                     FROM mention_flags f WHERE f.mention_id = m.id)"""  # noqa: S608 -- constants
-    flagged = db.execute(
+    first = db.execute(
         _WALK.format(severity=severity, joined=_FLAGGED, where=rows.where), rows.params
     ).fetchall()
-    for row in flagged:
-        best.add(key(*row), row[0])
-    skip = {row[0] for row in flagged}
-    edge = rollup.bounds(db, rows.oldest, "9999")
-    peak = max(0.25, 1.0 - min(edge.min_sentiment, 0.0)) * (
-        1.0 + math.log10(1 + max(0, edge.max_reach))
-    )
+    first += db.execute(
+        _WALK.format(
+            severity="0", joined=_BY_KEY, where="m.priority_key IS NULL AND " + rows.where
+        ),
+        rows.params,
+    ).fetchall()
+    skip: set[str] = set()
+    for row in first:
+        if row[0] not in skip:
+            best.add(key(*row[:8]), row[0])
+            skip.add(row[0])
     # Can a mention not yet read turn out overdue? Only an active one with a target.
     overdue_possible = int(any(s in ACTIVE for s in statuses) and _any_target(config))
-    newest_first = _WALK.format(severity="0", joined=_NEWEST_FIRST, where=rows.where)
+    oldest = from_iso(rows.oldest)
+    assert oldest is not None  # our own ISO string
+    by_key = _WALK.format(
+        severity="0", joined=_BY_KEY, where="m.priority_key >= ? AND " + rows.where
+    )
     cursor = db.execute(
-        newest_first + " ORDER BY COALESCE(p.published, p.fetched) DESC", rows.params
+        by_key + " ORDER BY m.priority_key DESC", [lowest_key(oldest), *rows.params]
     )
     seen = 0
     # Checked every few rows more than are shown: a bigger chunk only reads past the stop.
@@ -456,14 +456,13 @@ def _walked_ids(
                 return best.ids()  # the whole horizon was read
             for row in chunk:
                 if row[0] not in skip:
-                    best.add(key(*row), row[0])
+                    best.add(key(*row[:8]), row[0])
             seen += len(chunk)
-            # Nothing older than the last row read can rank above this (the 1e-4:
-            # priorities are rounded to four places).
-            age = max(0.0, (now_us - chunk[-1][6] * 1_000_000) / 1_000_000 / 3600)
-            ceiling = peak * math.pow(0.5, age / 24) + 1e-4
+            # Nothing further down can rank above this (the 1e-4: priorities are
+            # rounded to four places).
+            top = ceiling(chunk[-1][8], now) + 1e-4
             floor = best.floor()
-            if floor is not None and floor[:3] > (0, overdue_possible, ceiling):
+            if floor is not None and floor[:3] > (0, overdue_possible, top):
                 return best.ids()
             if seen >= budget:
                 return None
