@@ -213,7 +213,9 @@ def _copy_seed(db: sqlite_utils.Database, mentions: int, seeded: int, now: datet
         db.execute("DELETE FROM mention_hours")
         db.execute("DELETE FROM mention_days")
         db.execute("DELETE FROM term_labels")
+        db.execute("DELETE FROM mention_hour_names")
         migrations.backfill_rollups(db)
+        migrations.backfill_hour_names(db)
         migrations.backfill_term_labels(db)
         for _, sql in saved:
             if sql.upper().startswith("CREATE TRIGGER"):

@@ -206,6 +206,18 @@ def _recount(db: sqlite_utils.Database) -> tuple[dict[Any, Any], dict[Any, Any]]
             f" AND trim(p.author) != '' GROUP BY 2, 3, 4"
         )
     }
+    # And by the hour (migration 011).
+    days.update(
+        {
+            (kind + " hour", h, b, name): n
+            for kind, h, b, name, n in db.execute(
+                f"SELECT 'source', substr({at}, 1, 13), m.brand, p.source, count(*) {rows}"
+                f" GROUP BY 2, 3, 4 UNION ALL"
+                f" SELECT 'author', substr({at}, 1, 13), m.brand, p.author, count(*) {rows}"
+                f" AND trim(p.author) != '' GROUP BY 2, 3, 4"
+            )
+        }
+    )
     return hours, days
 
 
@@ -224,6 +236,9 @@ def _assert_rollups_right(db: sqlite_utils.Database) -> None:
         assert got[4] <= low
     assert {
         (kind, d, b, name): n for kind, d, b, name, n in db.execute("SELECT * FROM mention_days")
+    } | {
+        (kind + " hour", h, b, name): n
+        for kind, h, b, name, n in db.execute("SELECT * FROM mention_hour_names")
     } == days
     terms = db.execute(
         "SELECT m.brand, m.matched, COALESCE(l.label, ''), count(*)"
@@ -265,8 +280,10 @@ def test_migration_backfills_the_rollups(db: sqlite_utils.Database) -> None:
     db.execute("DELETE FROM mention_hours")
     db.execute("DELETE FROM mention_days")
     db.execute("DELETE FROM term_labels")
+    db.execute("DELETE FROM mention_hour_names")
     migrations.backfill_rollups(db)
     migrations.backfill_term_labels(db)
+    migrations.backfill_hour_names(db)
     _assert_rollups_right(db)
 
 

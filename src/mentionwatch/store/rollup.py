@@ -101,54 +101,56 @@ def _raw_tallies(db: sqlite_utils.Database, a: str, b: str) -> Tallies:
     return out
 
 
-def _day_tallies(db: sqlite_utils.Database, first: str, last: str) -> Tallies:
-    """Roll-up counts of the days ``first`` ≤ day < ``last`` ('YYYY-MM-DD')."""
+def _name_tallies(db: sqlite_utils.Database, table: str, unit: str, a: str, b: str) -> Tallies:
+    """Roll-up counts of the days or hours (``unit``) ``a`` ≤ unit < ``b``."""
     out: Tallies = {}
     for kind in KINDS:
-        rows = db.execute(
-            "SELECT brand, name, sum(n) FROM mention_days WHERE kind = ? AND day >= ?"
-            " AND day < ? GROUP BY 1, 2",
-            [kind, first, last],
-        )
+        sql = f"""SELECT brand, name, sum(n) FROM {table}
+            WHERE kind = ? AND {unit} >= ? AND {unit} < ? GROUP BY 1, 2"""  # noqa: S608 -- ours
+        rows = db.execute(sql, [kind, a, b])
         out[kind] = Counter({(brand, name): n for brand, name, n in rows})
     return out
 
 
+def _ceil(iso: str, width: int, step: timedelta) -> str:
+    """The day (width 10) or hour (13) at or after ``iso``, as its prefix."""
+    whole = iso[width:] == _START[width:]
+    return iso[:width] if whole else _shift(iso, step)[:width]
+
+
+_START = "0000-00-00T00:00:00Z"  # what a whole day or hour ends with
+
+
 def day_tallies(db: sqlite_utils.Database, lo: str, hi: str) -> Tallies:
     """Mentions per (stored brand, source) and per (stored brand, author) in [lo, hi),
-    under ``'source'`` and ``'author'`` (blank authors are not counted)."""
-    if lo[:10] == hi[:10]:
-        return _raw_tallies(db, lo, hi)
-    first_day = lo[:10] if lo[10:] == "T00:00:00Z" else _shift(lo, timedelta(days=1))[:10]
-    total = _day_tallies(db, first_day, hi[:10])
-    # A day the range cuts through: the part inside read row by row, or, when the part
-    # outside is the shorter one (the end's day usually: the future holds nothing),
-    # the whole day's roll-up less the part outside.
-    cut: list[tuple[str, str, str, str]] = []  # (inside from, to, outside from, to)
-    if lo[10:] != "T00:00:00Z":
-        day = lo[:10] + "T00:00:00Z"
-        cut.append((lo, first_day + "T00:00:00Z", day, lo))
-    if hi[10:] != "T00:00:00Z":
-        day = hi[:10] + "T00:00:00Z"
-        cut.append((day, hi, hi, _shift(day, timedelta(days=1))))
-    for a, b, out_a, out_b in cut:
-        if _seconds(a, b) <= _seconds(out_a, out_b):
-            for kind, counts in _raw_tallies(db, a, b).items():
-                total[kind].update(counts)
+    under ``'source'`` and ``'author'`` (blank authors are not counted): whole days
+    from ``mention_days``, whole hours of the days cut from ``mention_hour_names``, and
+    only the hours cut (at most two) from the mentions themselves."""
+    total: Tallies = {kind: Counter() for kind in KINDS}
+
+    def add(part: Tallies) -> None:
+        for kind, counts in part.items():
+            total[kind].update(counts)
+
+    first_day, last_day = _ceil(lo, 10, timedelta(days=1)), hi[:10]
+    if first_day < last_day:
+        add(_name_tallies(db, "mention_days", "day", first_day, last_day))
+        cut = [(lo, first_day + _START[10:]), (last_day + _START[10:], hi)]
+    else:
+        cut = [(lo, hi)]
+    for a, b in cut:
+        if a >= b:
+            continue
+        first_hour, last_hour = _ceil(a, 13, timedelta(hours=1)), b[:13]
+        if first_hour < last_hour:
+            add(_name_tallies(db, "mention_hour_names", "hour", first_hour, last_hour))
+            parts = [(a, first_hour + _START[13:]), (last_hour + _START[13:], b)]
         else:
-            whole = _day_tallies(db, a[:10], _shift(a[:10] + "T00:00:00Z", timedelta(days=1))[:10])
-            outside = _raw_tallies(db, out_a, out_b)
-            for kind in KINDS:
-                whole[kind].subtract(outside[kind])
-                total[kind].update(whole[kind])
+            parts = [(a, b)]
+        for x, y in parts:
+            if x < y:
+                add(_raw_tallies(db, x, y))
     return {kind: +counts for kind, counts in total.items()}
-
-
-def _seconds(a: str, b: str) -> float:
-    start, end = from_iso(a), from_iso(b)
-    assert start is not None
-    assert end is not None
-    return (end - start).total_seconds()
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,6 +182,8 @@ _HOURS_UPSERT = f"""INSERT INTO mention_hours (hour, brand, label, n, score_sum,
     max_reach, min_sentiment) VALUES (?, ?, ?, ?, ?, ?, ?, ?) {HOURS_MERGE}"""  # noqa: S608
 _DAYS_UPSERT = f"""INSERT INTO mention_days (kind, day, brand, name, n)
     VALUES (?, ?, ?, ?, ?) {COUNT_MERGE}"""  # noqa: S608
+_HOUR_NAMES_UPSERT = f"""INSERT INTO mention_hour_names (kind, hour, brand, name, n)
+    VALUES (?, ?, ?, ?, ?) {COUNT_MERGE}"""  # noqa: S608
 _TERMS_UPSERT = f"""INSERT INTO term_labels (brand, matched, label, n)
     VALUES (?, ?, '', ?) {COUNT_MERGE}"""  # noqa: S608
 
@@ -197,6 +201,7 @@ class NewCounts:
 
     hours: dict[tuple[str, str, str], list[float]] = field(default_factory=dict)
     days: Counter[tuple[str, str, str, str]] = field(default_factory=Counter)
+    hour_names: Counter[tuple[str, str, str, str]] = field(default_factory=Counter)
     terms: Counter[tuple[str, str]] = field(default_factory=Counter)
 
     def add(
@@ -224,11 +229,14 @@ class NewCounts:
             figures[3] = max(figures[3], reach or 0)
             figures[4] = min(figures[4], value)
         self.days["source", at[:10], brand, source] += 1
+        self.hour_names["source", at[:13], brand, source] += 1
         if author is not None and author.strip(" "):  # as SQL's trim(): spaces only
             self.days["author", at[:10], brand, author] += 1
+            self.hour_names["author", at[:13], brand, author] += 1
         self.terms[brand, matched] += 1
 
     def write(self, db: sqlite_utils.Database) -> None:
         db.conn.executemany(_HOURS_UPSERT, [(*k, *v) for k, v in self.hours.items()])
         db.conn.executemany(_DAYS_UPSERT, [(*k, n) for k, n in self.days.items()])
+        db.conn.executemany(_HOUR_NAMES_UPSERT, [(*k, n) for k, n in self.hour_names.items()])
         db.conn.executemany(_TERMS_UPSERT, [(*k, n) for k, n in self.terms.items()])
