@@ -143,3 +143,51 @@ def test_the_index_stays_whole_through_many_small_writes(tmp_path: Path) -> None
         assert found == 270
     finally:
         database.close()
+
+
+def test_planner_statistics_follow_the_store_as_it_grows(tmp_path: Path) -> None:
+    """Statistics taken when the store was created (near-empty tables) are taken again
+    once the mentions pass 1,000 and each time they double, so SQLite (and FTS5's own
+    statements) plan for the store as it is."""
+    database = store.open_db(tmp_path / "g.db")
+
+    def known(table: str) -> int:
+        row = database.execute(
+            "SELECT stat FROM sqlite_stat1 WHERE tbl = ? ORDER BY idx IS NULL DESC LIMIT 1",
+            [table],
+        ).fetchone()
+        return int(row[0].split()[0]) if row else 0
+
+    try:
+        assert known("posts_fts_data") <= 2  # as migration 004 left it
+        for n in range(6):
+            mentions = []
+            for i in range(n * 400, (n + 1) * 400):
+                item = RawItem(str(i), f"https://g.example/{i}", f"post {i}", f"kiwi {i}")
+                mentions.append(
+                    store.NewMention(
+                        store.post_key("g", item),
+                        item,
+                        Match("Acme", ("Acme",), ()),
+                        Sentiment(0.0, "neutral", "t"),
+                    )
+                )
+            store.save_source_run(
+                database,
+                source="g",
+                source_type="rss",
+                mentions=mentions,
+                state=None,
+                report=SourceReport("g", "rss", "ok"),
+                fetched=NOW,
+            )
+            if n == 1:  # 800 mentions: not yet
+                assert known("posts_fts_data") <= 2
+        # Taken at 1,200 and again at 2,400.
+        assert known("posts_fts_data") > 2
+        mentions_known = database.execute(
+            "SELECT stat FROM sqlite_stat1 WHERE idx = 'sqlite_autoindex_mentions_1'"
+        ).fetchone()[0]
+        assert int(mentions_known.split()[0]) >= 2000
+    finally:
+        database.close()
