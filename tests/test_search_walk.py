@@ -1,7 +1,8 @@
 """``mentions --search`` with a limit reads the newest posts first and checks them against
 the full-text index (store.search): it lists exactly the head of the full listing, in
 the same order, for common words (the walk) and rare ones (the whole match set), with
-other filters and with posts sharing a time."""
+other filters and with posts sharing a time. And what search stands on as a store grows:
+the full-text index through many small writes, and the planner's statistics."""
 
 from __future__ import annotations
 
@@ -104,6 +105,28 @@ def test_a_bad_query_is_a_usage_error(db: sqlite_utils.Database) -> None:
         store.query_mentions(db, store.MentionFilter(search='"unclosed', limit=5))
 
 
+def _write(database: sqlite_utils.Database, items: list[RawItem]) -> None:
+    """One source run storing ``items``, each a neutral mention of Acme."""
+    mentions = [
+        store.NewMention(
+            store.post_key("w", item),
+            item,
+            Match("Acme", ("Acme",), ()),
+            Sentiment(0.0, "neutral", "t"),
+        )
+        for item in items
+    ]
+    store.save_source_run(
+        database,
+        source="w",
+        source_type="rss",
+        mentions=mentions,
+        state=None,
+        report=SourceReport("w", "rss", "ok"),
+        fetched=NOW,
+    )
+
+
 def test_the_index_stays_whole_through_many_small_writes(tmp_path: Path) -> None:
     """Many small writes (one segment each) and deletions: the full-text index merges
     them 16 at a time (migration 012), stays consistent, and finds every post."""
@@ -113,22 +136,8 @@ def test_the_index_stays_whole_through_many_small_writes(tmp_path: Path) -> None
             "SELECT v FROM posts_fts_config WHERE k = 'automerge'"
         ).fetchone() == (0,)
         for n in range(300):  # a write each: past the 16 segments a level holds
-            item = RawItem(str(n), f"https://w.example/{n}", f"post {n}", f"quokka {n} battery")
-            store.save_source_run(
-                database,
-                source="w",
-                source_type="rss",
-                mentions=[
-                    store.NewMention(
-                        store.post_key("w", item),
-                        item,
-                        Match("Acme", ("Acme",), ()),
-                        Sentiment(0.0, "neutral", "t"),
-                    )
-                ],
-                state=None,
-                report=SourceReport("w", "rss", "ok"),
-                fetched=NOW,
+            _write(
+                database, [RawItem(str(n), f"https://w.example/{n}", f"post {n}", f"quokka {n}")]
             )
         with store.transaction(database):
             database.execute("DELETE FROM mentions WHERE rowid % 10 = 0")
@@ -161,25 +170,12 @@ def test_planner_statistics_follow_the_store_as_it_grows(tmp_path: Path) -> None
     try:
         assert known("posts_fts_data") <= 2  # as migration 004 left it
         for n in range(6):
-            mentions = []
-            for i in range(n * 400, (n + 1) * 400):
-                item = RawItem(str(i), f"https://g.example/{i}", f"post {i}", f"kiwi {i}")
-                mentions.append(
-                    store.NewMention(
-                        store.post_key("g", item),
-                        item,
-                        Match("Acme", ("Acme",), ()),
-                        Sentiment(0.0, "neutral", "t"),
-                    )
-                )
-            store.save_source_run(
+            _write(
                 database,
-                source="g",
-                source_type="rss",
-                mentions=mentions,
-                state=None,
-                report=SourceReport("g", "rss", "ok"),
-                fetched=NOW,
+                [
+                    RawItem(str(i), f"https://g.example/{i}", f"post {i}", f"kiwi {i}")
+                    for i in range(n * 400, (n + 1) * 400)
+                ],
             )
             if n == 1:  # 800 mentions: not yet
                 assert known("posts_fts_data") <= 2
