@@ -96,19 +96,12 @@ def build(path: Path, mentions: int, now: datetime, seed: int = SEED) -> None:
 
 
 def write_mentions(
-    db: sqlite_utils.Database,
-    mentions: int,
-    now: datetime,
-    rng: random.Random,
-    *,
-    first: int = 0,
-    days: float = DAYS,
-    batch_size: int = BATCH,
+    db: sqlite_utils.Database, mentions: int, now: datetime, rng: random.Random
 ) -> int:
     """Write about ``mentions`` new mentions through ``store.save_source_run``, in
-    batches of ``batch_size`` (one transaction each, as a scan does). Returns how many."""
+    batches of ``BATCH`` (one transaction each, as a scan does). Returns how many."""
     made = 0
-    for batch in make_batches(mentions, now, rng, first=first, days=days, batch_size=batch_size):
+    for batch in make_batches(mentions, now, rng):
         _flush(db, batch, now)
         made += len(batch)
     return made

@@ -275,6 +275,65 @@ HOURS_MERGE = """ON CONFLICT DO UPDATE SET n = n + excluded.n,
 COUNT_MERGE = "ON CONFLICT DO UPDATE SET n = n + excluded.n"
 
 
+# The tables of mentions per source and per author: per day (006) and per hour (011),
+# as (table, time column, length of the time's ISO prefix).
+_DAY_NAMES = ("mention_days", "day", 10)
+_HOUR_NAMES = ("mention_hour_names", "hour", 13)
+# Each kind, its post column and what leaves a post out (a blank author).
+_NAME_KINDS = (("source", "p.source", ""), ("author", "p.author", "AND trim(p.author) != ''"))
+
+
+def _names_change(row: str, sign: int, names: tuple[str, str, int]) -> str:
+    """What a mention adds to (sign +1) or takes from (-1) a table of sources and
+    authors, as trigger statements over NEW or OLD; a count that fell to nothing
+    leaves no row (top lists skip it)."""
+    table, unit, width = names
+    at = f"substr(COALESCE(p.published, p.fetched), 1, {width})"
+    post = f"FROM posts p WHERE p.id = {row}.post_id"
+    sql = ""
+    for kind, column, extra in _NAME_KINDS:
+        sql += f"""
+        INSERT INTO {table} (kind, {unit}, brand, name, n)
+        SELECT '{kind}', {at}, {row}.brand, {column}, {sign} {post} {extra}
+        {COUNT_MERGE};"""
+    if sign < 0:  # scalar subqueries, so each DELETE seeks its one primary key
+        for kind, column, _ in _NAME_KINDS:
+            sql += f"""
+        DELETE FROM {table} WHERE n = 0 AND kind = '{kind}' AND {unit} = (SELECT {at} {post})
+            AND brand = {row}.brand AND name = (SELECT {column} {post});"""  # noqa: S608
+    return sql
+
+
+def _change_triggers(name: str, change: Callable[[str, int], str]) -> list[str]:
+    """Triggers ``{name}_ad``, ``_au_old`` and ``_au_new`` that take a deleted mention
+    out of a roll-up, and move one whose update moves it (``_ROLLUP_MOVED``)."""
+    return [
+        f"""CREATE TRIGGER {name}_ad AFTER DELETE ON mentions
+            WHEN old.status != 'irrelevant' BEGIN {change("old", -1)} END""",
+        f"""CREATE TRIGGER {name}_au_old
+            AFTER UPDATE OF status, brand, post_id, sentiment_label, sentiment ON mentions
+            WHEN old.status != 'irrelevant' AND {_ROLLUP_MOVED}
+            BEGIN {change("old", -1)} END""",
+        f"""CREATE TRIGGER {name}_au_new
+            AFTER UPDATE OF status, brand, post_id, sentiment_label, sentiment ON mentions
+            WHEN new.status != 'irrelevant' AND {_ROLLUP_MOVED}
+            BEGIN {change("new", 1)} END""",
+    ]
+
+
+def _backfill_names(db: sqlite_utils.Database, names: tuple[str, str, int]) -> None:
+    """Fill an empty table of sources and authors from the mentions."""
+    table, _, width = names
+    for kind, column, extra in _NAME_KINDS:
+        db.execute(
+            f"""INSERT INTO {table}
+                SELECT '{kind}', substr(COALESCE(p.published, p.fetched), 1, {width}),
+                       m.brand, {column}, count(*)
+                FROM mentions m JOIN posts p ON p.id = m.post_id
+                WHERE m.status != 'irrelevant' {extra} GROUP BY 2, 3, 4"""  # noqa: S608
+        )
+
+
 # What a mention adds to the roll-ups (sign +1) or takes away (-1), as trigger statements
 # over NEW or OLD. A mention labelled irrelevant is in no figure, so it is not counted.
 def _rollup_change(row: str, sign: int) -> str:
@@ -288,28 +347,13 @@ def _rollup_change(row: str, sign: int) -> str:
                {sign} * ({row}.sentiment IS NOT NULL),
                COALESCE(p.reach, 0), COALESCE({row}.sentiment, 0) {post}
         {HOURS_MERGE};
-        INSERT INTO mention_days (kind, day, brand, name, n)
-        SELECT 'source', substr({at}, 1, 10), {row}.brand, p.source, {sign} {post}
-        {COUNT_MERGE};
-        INSERT INTO mention_days (kind, day, brand, name, n)
-        SELECT 'author', substr({at}, 1, 10), {row}.brand, p.author, {sign}
-        {post} AND trim(p.author) != ''
-        {COUNT_MERGE};
     """
     if sign < 0:  # a figure that fell to nothing leaves no row (top lists skip it)
-        # Scalar subqueries, so each DELETE seeks its one primary key.
-        value = f"(SELECT {{}} {post})"
         sql += f"""
-        DELETE FROM mention_hours WHERE n = 0 AND hour = {value.format(f"substr({at}, 1, 13)")}
+        DELETE FROM mention_hours WHERE n = 0 AND hour = (SELECT substr({at}, 1, 13) {post})
             AND brand = {row}.brand AND label = COALESCE({row}.sentiment_label, 'neutral');
-        DELETE FROM mention_days WHERE n = 0 AND kind = 'source'
-            AND day = {value.format(f"substr({at}, 1, 10)")} AND brand = {row}.brand
-            AND name = {value.format("p.source")};
-        DELETE FROM mention_days WHERE n = 0 AND kind = 'author'
-            AND day = {value.format(f"substr({at}, 1, 10)")} AND brand = {row}.brand
-            AND name = {value.format("p.author")};
         """  # noqa: S608
-    return sql
+    return sql + _names_change(row, sign, _DAY_NAMES)
 
 
 # An update changes a roll-up only when it moves the mention in or out of the counted
@@ -373,18 +417,7 @@ def rollup_triggers() -> list[str]:
     with them dropped, then call :func:`backfill_rollups`)."""
     # No AFTER INSERT trigger (migration 009): the writer adds a group's new mentions
     # in three set-based statements (count_new_mentions) instead of three a row.
-    return [
-        f"""CREATE TRIGGER mentions_rollup_ad AFTER DELETE ON mentions
-            WHEN old.status != 'irrelevant' BEGIN {_rollup_change("old", -1)} END""",
-        f"""CREATE TRIGGER mentions_rollup_au_old
-            AFTER UPDATE OF status, brand, post_id, sentiment_label, sentiment ON mentions
-            WHEN old.status != 'irrelevant' AND {_ROLLUP_MOVED}
-            BEGIN {_rollup_change("old", -1)} END""",
-        f"""CREATE TRIGGER mentions_rollup_au_new
-            AFTER UPDATE OF status, brand, post_id, sentiment_label, sentiment ON mentions
-            WHEN new.status != 'irrelevant' AND {_ROLLUP_MOVED}
-            BEGIN {_rollup_change("new", 1)} END""",
-    ]
+    return _change_triggers("mentions_rollup", _rollup_change)
 
 
 def backfill_rollups(db: sqlite_utils.Database) -> None:
@@ -399,16 +432,7 @@ def backfill_rollups(db: sqlite_utils.Database) -> None:
                    max(COALESCE(p.reach, 0)), min(COALESCE(m.sentiment, 0))
             {rows} GROUP BY 1, 2, 3"""
     )
-    db.execute(
-        f"""INSERT INTO mention_days
-            SELECT 'source', substr({at}, 1, 10), m.brand, p.source, count(*)
-            {rows} GROUP BY 2, 3, 4"""
-    )
-    db.execute(
-        f"""INSERT INTO mention_days
-            SELECT 'author', substr({at}, 1, 10), m.brand, p.author, count(*)
-            {rows} AND trim(p.author) != '' GROUP BY 2, 3, 4"""
-    )
+    _backfill_names(db, _DAY_NAMES)
 
 
 def m007_drop_shadowed_indexes(db: sqlite_utils.Database) -> None:
@@ -507,9 +531,9 @@ _NEW_NAMES = """INSERT INTO {table} (kind, {unit}, brand, name, n)
     {merge}"""
 
 
-def _new_names(table: str, unit: str, width: int) -> list[str]:
-    """The statements that add temp.new_mentions to a per-day or per-hour table of
-    sources and authors."""
+def _new_names(names: tuple[str, str, int]) -> list[str]:
+    """The statements that add temp.new_mentions to a table of sources and authors."""
+    table, unit, width = names
     return [
         _NEW_NAMES.format(
             table=table,
@@ -522,10 +546,7 @@ def _new_names(table: str, unit: str, width: int) -> list[str]:
             extra=extra,
             merge=COUNT_MERGE,
         )
-        for kind, column, extra in (
-            ("source", "p.source", ""),
-            ("author", "p.author", "AND trim(p.author) != ''"),
-        )
+        for kind, column, extra in _NAME_KINDS
     ]
 
 
@@ -538,8 +559,8 @@ NEW_MENTION_COUNTS: tuple[str, ...] = (
                max(COALESCE(p.reach, 0)), min(COALESCE(m.sentiment, 0))
         {_NEW_ROWS} GROUP BY 1, 2, 3
         {HOURS_MERGE}""",
-    *_new_names("mention_days", "day", 10),
-    *_new_names("mention_hour_names", "hour", 13),
+    *_new_names(_DAY_NAMES),
+    *_new_names(_HOUR_NAMES),
     f"""INSERT INTO term_labels (brand, matched, label, n)
        SELECT m.brand, m.matched, COALESCE(l.label, ''), count(*)
        FROM temp.new_mentions n CROSS JOIN mentions m ON m.id = n.id
@@ -612,64 +633,17 @@ def m010_priority_key(db: sqlite_utils.Database) -> None:
     db.execute(PRIORITY_KEY_STALE)
 
 
-# What a mention adds to (sign +1) or takes from (-1) ``mention_hour_names``, as trigger
-# statements over NEW or OLD (the per-hour twin of the source/author part above).
-def _hour_names_change(row: str, sign: int) -> str:
-    at = "COALESCE(p.published, p.fetched)"
-    post = f"FROM posts p WHERE p.id = {row}.post_id"
-    sql = f"""
-        INSERT INTO mention_hour_names (kind, hour, brand, name, n)
-        SELECT 'source', substr({at}, 1, 13), {row}.brand, p.source, {sign} {post}
-        {COUNT_MERGE};
-        INSERT INTO mention_hour_names (kind, hour, brand, name, n)
-        SELECT 'author', substr({at}, 1, 13), {row}.brand, p.author, {sign}
-        {post} AND trim(p.author) != ''
-        {COUNT_MERGE};
-    """
-    if sign < 0:
-        value = f"(SELECT {{}} {post})"
-        hour = value.format(f"substr({at}, 1, 13)")
-        sql += f"""
-        DELETE FROM mention_hour_names WHERE n = 0 AND kind = 'source' AND hour = {hour}
-            AND brand = {row}.brand AND name = {value.format("p.source")};
-        DELETE FROM mention_hour_names WHERE n = 0 AND kind = 'author' AND hour = {hour}
-            AND brand = {row}.brand AND name = {value.format("p.author")};
-        """  # noqa: S608
-    return sql
-
-
 def hour_name_triggers() -> list[str]:
     """The triggers that keep ``mention_hour_names`` (migration 011): as the roll-up
     triggers of migration 006, beside them."""
-    return [
-        f"""CREATE TRIGGER mentions_hour_names_ad AFTER DELETE ON mentions
-            WHEN old.status != 'irrelevant' BEGIN {_hour_names_change("old", -1)} END""",
-        f"""CREATE TRIGGER mentions_hour_names_au_old
-            AFTER UPDATE OF status, brand, post_id, sentiment_label, sentiment ON mentions
-            WHEN old.status != 'irrelevant' AND {_ROLLUP_MOVED}
-            BEGIN {_hour_names_change("old", -1)} END""",
-        f"""CREATE TRIGGER mentions_hour_names_au_new
-            AFTER UPDATE OF status, brand, post_id, sentiment_label, sentiment ON mentions
-            WHEN new.status != 'irrelevant' AND {_ROLLUP_MOVED}
-            BEGIN {_hour_names_change("new", 1)} END""",
-    ]
+    return _change_triggers(
+        "mentions_hour_names", lambda row, sign: _names_change(row, sign, _HOUR_NAMES)
+    )
 
 
 def backfill_hour_names(db: sqlite_utils.Database) -> None:
     """Fill an empty ``mention_hour_names`` from the mentions."""
-    rows = """FROM mentions m JOIN posts p ON p.id = m.post_id
-              WHERE m.status != 'irrelevant'"""
-    at = "COALESCE(p.published, p.fetched)"
-    db.execute(
-        f"""INSERT INTO mention_hour_names
-            SELECT 'source', substr({at}, 1, 13), m.brand, p.source, count(*)
-            {rows} GROUP BY 2, 3, 4"""
-    )
-    db.execute(
-        f"""INSERT INTO mention_hour_names
-            SELECT 'author', substr({at}, 1, 13), m.brand, p.author, count(*)
-            {rows} AND trim(p.author) != '' GROUP BY 2, 3, 4"""
-    )
+    _backfill_names(db, _HOUR_NAMES)
 
 
 def m011_hour_names(db: sqlite_utils.Database) -> None:

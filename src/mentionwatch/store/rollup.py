@@ -121,35 +121,34 @@ def _ceil(iso: str, width: int, step: timedelta) -> str:
 _START = "0000-00-00T00:00:00Z"  # what a whole day or hour ends with
 
 
+# Coarsest first: (table, time column, ISO prefix length, one unit).
+_NAME_LEVELS = (
+    ("mention_days", "day", 10, timedelta(days=1)),
+    ("mention_hour_names", "hour", 13, timedelta(hours=1)),
+)
+
+
 def day_tallies(db: sqlite_utils.Database, lo: str, hi: str) -> Tallies:
     """Mentions per (stored brand, source) and per (stored brand, author) in [lo, hi),
     under ``'source'`` and ``'author'`` (blank authors are not counted): whole days
     from ``mention_days``, whole hours of the days cut from ``mention_hour_names``, and
     only the hours cut (at most two) from the mentions themselves."""
-    total: Tallies = {kind: Counter() for kind in KINDS}
+    return _tallies_from(db, lo, hi, 0)
 
-    def add(part: Tallies) -> None:
-        for kind, counts in part.items():
-            total[kind].update(counts)
 
-    first_day, last_day = _ceil(lo, 10, timedelta(days=1)), hi[:10]
-    if first_day < last_day:
-        add(_name_tallies(db, "mention_days", "day", first_day, last_day))
-        cut = [(lo, first_day + _START[10:]), (last_day + _START[10:], hi)]
-    else:
-        cut = [(lo, hi)]
-    for a, b in cut:
-        if a >= b:
-            continue
-        first_hour, last_hour = _ceil(a, 13, timedelta(hours=1)), b[:13]
-        if first_hour < last_hour:
-            add(_name_tallies(db, "mention_hour_names", "hour", first_hour, last_hour))
-            parts = [(a, first_hour + _START[13:]), (last_hour + _START[13:], b)]
-        else:
-            parts = [(a, b)]
-        for x, y in parts:
-            if x < y:
-                add(_raw_tallies(db, x, y))
+def _tallies_from(db: sqlite_utils.Database, lo: str, hi: str, level: int) -> Tallies:
+    """:func:`day_tallies` from ``_NAME_LEVELS[level]`` down."""
+    if level == len(_NAME_LEVELS):
+        return _raw_tallies(db, lo, hi)
+    table, unit, width, step = _NAME_LEVELS[level]
+    first, last = _ceil(lo, width, step), hi[:width]
+    if first >= last:  # no whole unit inside: all of it one level finer
+        return _tallies_from(db, lo, hi, level + 1)
+    total = _name_tallies(db, table, unit, first, last)
+    for a, b in ((lo, first + _START[width:]), (last + _START[width:], hi)):
+        if a < b:
+            for kind, counts in _tallies_from(db, a, b, level + 1).items():
+                total[kind].update(counts)
     return {kind: +counts for kind, counts in total.items()}
 
 
