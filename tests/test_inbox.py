@@ -378,8 +378,12 @@ def test_filters_mine_assignee_brand_status(
         assert message in result.stderr
 
 
-def test_every_format(filled: tuple[Path, list[str]]) -> None:
+def test_every_format(filled: tuple[Path, list[str]], monkeypatch: pytest.MonkeyPatch) -> None:
     _, (refund, phone, globex) = filled
+    # Priority decays by the second; the formats are compared at one moment, so the
+    # command's clock is held still across the calls below.
+    moment = utcnow()
+    monkeypatch.setattr("mentionwatch.cli.inbox.utcnow", lambda: moment)
     as_json = json.loads(runner.invoke(app, ["inbox", "-f", "json"]).stdout)
     assert [r["id"] for r in as_json] == [refund, phone, globex]
     first = as_json[0]
