@@ -187,3 +187,48 @@ def test_planner_statistics_follow_the_store_as_it_grows(tmp_path: Path) -> None
         assert int(mentions_known.split()[0]) >= 2000
     finally:
         database.close()
+
+
+def _write_pages(database: sqlite_utils.Database, start: int) -> None:
+    """Ten transactions of 150 posts, well over the 1,000 pages that start a checkpoint."""
+    for n in range(start, start + 10):
+        _write(
+            database,
+            [
+                RawItem(f"{n}-{i}", f"https://c.example/{n}/{i}", f"post {i}", "walrus " * 80)
+                for i in range(150)
+            ],
+        )
+
+
+def _posts_in_file(path: Path, tmp_path: Path) -> int:
+    """Posts in the database file alone, without its write-ahead log: what checkpoints
+    have copied back so far."""
+    alone = tmp_path / "alone.db"
+    alone.write_bytes(path.read_bytes())
+    copy = sqlite_utils.Database(alone)
+    try:
+        return int(copy.execute("SELECT count(*) FROM posts").fetchone()[0])
+    finally:
+        copy.close()
+        alone.unlink()
+
+
+def test_a_scan_checkpoints_once_at_the_end(tmp_path: Path) -> None:
+    """Inside ``checkpoint_after`` commits leave the log alone (a checkpoint of pages
+    scattered over a large store at every group commit stalled the scan); at its end
+    everything is copied back and the usual setting returns."""
+    path = tmp_path / "c.db"
+    database = store.open_db(path)
+    try:
+        # As every command writes: copied back whenever the log passes 1,000 pages.
+        _write_pages(database, 0)
+        assert _posts_in_file(path, tmp_path) >= 1200
+        with store.checkpoint_after(database):
+            _write_pages(database, 100)
+            assert database.execute("SELECT count(*) FROM posts").fetchone() == (3000,)
+            assert _posts_in_file(path, tmp_path) <= 1500  # all new ones still in the log
+        assert _posts_in_file(path, tmp_path) == 3000
+        assert database.execute("PRAGMA wal_autocheckpoint").fetchone() == (1000,)
+    finally:
+        database.close()

@@ -371,4 +371,5 @@ def scan(
     progress: ProgressCallback | None = None,
 ) -> RunReport:
     """Fetch, match, score and store; one failing source never stops the others."""
-    return asyncio.run(scan_async(config, db, only=only, progress=progress))
+    with store.checkpoint_after(db):
+        return asyncio.run(scan_async(config, db, only=only, progress=progress))

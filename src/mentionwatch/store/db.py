@@ -72,6 +72,7 @@ def open_db(
             # With WAL, NORMAL never corrupts; a power cut may undo the last commits, and
             # as each source's state commits with its mentions, the next scan refetches them.
             db.execute("PRAGMA synchronous = NORMAL")
+            db.execute(f"PRAGMA journal_size_limit = {WAL_KEEP_BYTES}")
         _migrate(db, p)
         if writable:
             _check_writable(db, p)
@@ -170,6 +171,33 @@ def _rollback(db: sqlite_utils.Database) -> None:
     if db.conn.in_transaction:
         with suppress(sqlite3.Error):
             db.execute("ROLLBACK")
+
+
+# SQLite copies the write-ahead log back into the database (a checkpoint, with two
+# fsyncs) at the first commit after the log passes 1,000 pages. A scan into a large
+# store dirties a page for nearly every new row of each index keyed by a hash (ids of
+# posts and mentions), so each group commit passed that mark and paid a checkpoint of
+# pages scattered over the file. Checkpointed once at the end instead (a page written
+# by several commits is copied once, in file order): 40k mentions written into a
+# 1M-mention store went from 2.06x to 1.66x the time into an empty one, and the dense
+# 200-feed scan from 1.42x to 1.37x (median of 3). The log may grow to SCAN_WAL_PAGES
+# 4 KiB pages meanwhile; WAL_KEEP_BYTES of it stay on disk once it is reset.
+DEFAULT_WAL_PAGES = 1_000
+SCAN_WAL_PAGES = 50_000
+WAL_KEEP_BYTES = 64 * 1024 * 1024
+
+
+@contextmanager
+def checkpoint_after(db: sqlite_utils.Database) -> Iterator[None]:
+    """Write many transactions with one checkpoint at the end, not one every few."""
+    db.execute(f"PRAGMA wal_autocheckpoint = {SCAN_WAL_PAGES}")
+    try:
+        yield
+    finally:
+        db.execute(f"PRAGMA wal_autocheckpoint = {DEFAULT_WAL_PAGES}")
+        # PASSIVE: never waits for a reader; what a reader holds back is copied by the
+        # next commit's automatic checkpoint or the last connection's close.
+        db.execute("PRAGMA wal_checkpoint(PASSIVE)")
 
 
 @contextmanager
