@@ -194,10 +194,13 @@ def checkpoint_after(db: sqlite_utils.Database) -> Iterator[None]:
     try:
         yield
     finally:
-        db.execute(f"PRAGMA wal_autocheckpoint = {DEFAULT_WAL_PAGES}")
-        # PASSIVE: never waits for a reader; what a reader holds back is copied by the
-        # next commit's automatic checkpoint or the last connection's close.
-        db.execute("PRAGMA wal_checkpoint(PASSIVE)")
+        # A failure here loses nothing (what is in the log is in the database, and a
+        # later checkpoint copies it back), and must not hide the error that ended a scan.
+        with suppress(sqlite3.Error):
+            db.execute(f"PRAGMA wal_autocheckpoint = {DEFAULT_WAL_PAGES}")
+            # PASSIVE: never waits for a reader; what a reader holds back is copied by
+            # the next commit's automatic checkpoint or the last connection's close.
+            db.execute("PRAGMA wal_checkpoint(PASSIVE)")
 
 
 @contextmanager
