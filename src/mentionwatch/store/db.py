@@ -179,7 +179,8 @@ def _rollback(db: sqlite_utils.Database) -> None:
 # posts and mentions), so each group commit passed that mark and paid a checkpoint of
 # pages scattered over the file. Checkpointed once at the end instead (a page written
 # by several commits is copied once, in file order): 40k mentions written into a
-# 1M-mention store went from 2.06x to 1.66x the time into an empty one, and the dense
+# 1M-mention store went from 2.06x to 1.66x the time into an empty one (measured with
+# a 100k-page limit), and the dense
 # 200-feed scan from 1.42x to 1.37x (median of 3). The log may grow to SCAN_WAL_PAGES
 # 4 KiB pages meanwhile; WAL_KEEP_BYTES of it stay on disk once it is reset.
 DEFAULT_WAL_PAGES = 1_000
