@@ -17,10 +17,12 @@ from mentionwatch.config.inbox import DEFAULT_HORIZON
 from mentionwatch.config.policy import PolicyRule
 from mentionwatch.configure import parse_config
 from mentionwatch.errors import ConfigError
-from mentionwatch.models import Match, RawItem, Sentiment, SourceReport
+from mentionwatch.models import RawItem, Sentiment
 from mentionwatch.store import db as store
 from mentionwatch.webcare.inbox import inbox, sort_key
 from mentionwatch.webcare.policy import PolicyChecker, flag_mentions
+
+from .storing import save_mentions
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 CONFIG = """\
@@ -56,23 +58,8 @@ def fill(db: sqlite_utils.Database, n: int, *, days: float, seed: int = 7) -> No
         )
         score = round(rng.uniform(-1, 1), 2)
         label = label_for(score)
-        mentions.append(
-            store.NewMention(
-                store.post_key("news", item),
-                item,
-                Match(brand, (brand,), ()),
-                Sentiment(score, label, "t"),
-            )
-        )
-    ids = store.save_source_run(
-        db,
-        source="news",
-        source_type="rss",
-        mentions=mentions,
-        state=None,
-        report=SourceReport("news", "rss", "ok"),
-        fetched=NOW - timedelta(days=days),
-    )
+        mentions.append((item, brand, Sentiment(score, label, "t")))
+    ids = save_mentions(db, "news", mentions, NOW - timedelta(days=days))
     checker = PolicyChecker((PolicyRule("leak", "high", ("secret plans",)),))
     flag_mentions(db, checker, ids, now=NOW)
     db.execute("UPDATE mentions SET status = 'open' WHERE rowid % 5 = 0")

@@ -18,11 +18,13 @@ from mentionwatch.analysis.priority import priority_key, weight
 from mentionwatch.analysis.sentiment import label_for
 from mentionwatch.config.policy import PolicyRule
 from mentionwatch.configure import parse_config
-from mentionwatch.models import Match, RawItem, Sentiment, SourceReport
+from mentionwatch.models import RawItem, Sentiment
 from mentionwatch.store import db as store
 from mentionwatch.webcare import inbox as inbox_module
 from mentionwatch.webcare.inbox import _candidates, _walked_ids, inbox
 from mentionwatch.webcare.policy import PolicyChecker, flag_mentions
+
+from .storing import save_mentions
 
 NOW = datetime(2026, 11, 20, 12, 0, 0, 250_000, tzinfo=UTC)  # not on a whole second
 CONFIGS = {
@@ -72,23 +74,8 @@ def fill(db: sqlite_utils.Database, n: int, seed: int) -> None:
         )
         score = round(rng.uniform(-1, 1), 2) if rng.random() < 0.9 else 0.0
         label = label_for(score)
-        mentions.append(
-            store.NewMention(
-                store.post_key("news", item),
-                item,
-                Match(brand, (brand,), ()),
-                Sentiment(score, label, "t"),
-            )
-        )
-    ids = store.save_source_run(
-        db,
-        source="news",
-        source_type="rss",
-        mentions=mentions,
-        state=None,
-        report=SourceReport("news", "rss", "ok"),
-        fetched=NOW - timedelta(days=rng.choice((1, 3))),
-    )
+        mentions.append((item, brand, Sentiment(score, label, "t")))
+    ids = save_mentions(db, "news", mentions, NOW - timedelta(days=rng.choice((1, 3))))
     rules = (
         PolicyRule("leak", "high", ("secret plans",)),
         PolicyRule("outage", "critical", ("outage",)),

@@ -8,6 +8,7 @@ import subprocess
 import sys
 import zipfile
 from pathlib import Path
+from typing import Any
 
 import pytest
 from pytest_httpserver import HTTPServer
@@ -49,15 +50,20 @@ def config(tmp_path: Path, httpserver: HTTPServer) -> Path:
     return path
 
 
-def _stored(db_path: Path) -> dict[tuple[str, str], dict[str, object]]:
+def _each_mention(db_path: Path, columns: str) -> list[tuple[Any, ...]]:
+    """``columns`` of every stored mention (``m``) with its post (``p``)."""
     db = store.open_db(db_path)
     try:
-        rows = db.execute(
-            """SELECT p.text, m.brand, m.sentiment, m.sentiment_label, m.sentiment_engine, p.lang
-               FROM mentions m JOIN posts p ON p.id = m.post_id"""
-        ).fetchall()
+        sql = f"SELECT {columns} FROM mentions m JOIN posts p ON p.id = m.post_id"
+        return db.execute(sql).fetchall()
     finally:
         db.close()
+
+
+def _stored(db_path: Path) -> dict[tuple[str, str], dict[str, object]]:
+    rows = _each_mention(
+        db_path, "p.text, m.brand, m.sentiment, m.sentiment_label, m.sentiment_engine, p.lang"
+    )
     return {
         (text, brand): {"score": score, "label": label, "engine": engine, "lang": lang}
         for text, brand, score, label, engine, lang in rows
@@ -132,14 +138,9 @@ def test_rescore_upgrades_history_to_the_current_engine(config: Path, tmp_path: 
 
 def _assert_keys_follow_scores(db_path: Path) -> None:
     """Every mention's priority key is the one of its current score (none unknown)."""
-    db = store.open_db(db_path)
-    try:
-        rows = db.execute(
-            """SELECT m.priority_key, m.sentiment, p.reach, COALESCE(p.published, p.fetched)
-               FROM mentions m JOIN posts p ON p.id = m.post_id"""
-        ).fetchall()
-    finally:
-        db.close()
+    rows = _each_mention(
+        db_path, "m.priority_key, m.sentiment, p.reach, COALESCE(p.published, p.fetched)"
+    )
     assert rows
     for key, score, reach, at in rows:
         when = from_iso(at)

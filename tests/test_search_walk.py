@@ -18,6 +18,8 @@ from mentionwatch.models import Match, RawItem, Sentiment, SourceReport
 from mentionwatch.store import db as store
 from mentionwatch.store import search
 
+from .storing import save_mentions
+
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 WORDS = ("battery", "screen", "delivery", "support", "price", "refund")
 
@@ -107,24 +109,7 @@ def test_a_bad_query_is_a_usage_error(db: sqlite_utils.Database) -> None:
 
 def _write(database: sqlite_utils.Database, items: list[RawItem]) -> None:
     """One source run storing ``items``, each a neutral mention of Acme."""
-    mentions = [
-        store.NewMention(
-            store.post_key("w", item),
-            item,
-            Match("Acme", ("Acme",), ()),
-            Sentiment(0.0, "neutral", "t"),
-        )
-        for item in items
-    ]
-    store.save_source_run(
-        database,
-        source="w",
-        source_type="rss",
-        mentions=mentions,
-        state=None,
-        report=SourceReport("w", "rss", "ok"),
-        fetched=NOW,
-    )
+    save_mentions(database, "w", [(i, "Acme", Sentiment(0.0, "neutral", "t")) for i in items], NOW)
 
 
 def test_the_index_stays_whole_through_many_small_writes(tmp_path: Path) -> None:

@@ -179,10 +179,10 @@ def _rollback(db: sqlite_utils.Database) -> None:
 # posts and mentions), so each group commit passed that mark and paid a checkpoint of
 # pages scattered over the file. Checkpointed once at the end instead (a page written
 # by several commits is copied once, in file order): 40k mentions written into a
-# 1M-mention store went from 2.06x to 1.66x the time into an empty one (measured with
-# a 100k-page limit), and the dense
-# 200-feed scan from 1.42x to 1.37x (median of 3). The log may grow to SCAN_WAL_PAGES
-# 4 KiB pages meanwhile; WAL_KEEP_BYTES of it stay on disk once it is reset.
+# 1M-mention store went from 2.06x to 1.66x the time into an empty one (measured with a
+# 100k-page limit), and the dense 200-feed scan from 1.42x to 1.37x (median of 3). The
+# log may grow to SCAN_WAL_PAGES 4 KiB pages meanwhile; WAL_KEEP_BYTES of it stay on
+# disk once it is reset.
 DEFAULT_WAL_PAGES = 1_000
 SCAN_WAL_PAGES = 50_000
 WAL_KEEP_BYTES = 64 * 1024 * 1024
@@ -459,23 +459,21 @@ def _write_run(
         )
         mid = mention_key(pid, nm.match.brand)
         if mid in rows:
-            continue
+            continue  # the first of a run's duplicates is the one stored
         at = from_iso(posts[pid][9] or now)  # as stored: COALESCE(published, fetched)
-        rows.setdefault(
+        assert at is not None  # neither is ever empty
+        rows[mid] = [
             mid,
-            [
-                mid,
-                pid,
-                nm.match.brand,
-                json.dumps(list(nm.match.terms), ensure_ascii=False),
-                json.dumps([[s.start, s.end, s.term] for s in nm.match.spans]),
-                nm.sentiment.score,
-                nm.sentiment.label,
-                nm.sentiment.engine,
-                now,
-                None if at is None else priority_key(nm.sentiment.score, posts[pid][13], at),
-            ],
-        )
+            pid,
+            nm.match.brand,
+            json.dumps(list(nm.match.terms), ensure_ascii=False),
+            json.dumps([[s.start, s.end, s.term] for s in nm.match.spans]),
+            nm.sentiment.score,
+            nm.sentiment.label,
+            nm.sentiment.engine,
+            now,
+            priority_key(nm.sentiment.score, posts[pid][13], at),
+        ]
     # Under the write lock, so no other writer can add one of these in between:
     # what is not stored yet is exactly what the inserts below add.
     known = existing_mentions(db, list(rows))

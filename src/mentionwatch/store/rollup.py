@@ -112,13 +112,13 @@ def _name_tallies(db: sqlite_utils.Database, table: str, unit: str, a: str, b: s
     return out
 
 
+_START = "0000-00-00T00:00:00Z"  # what a whole day or hour ends with
+
+
 def _ceil(iso: str, width: int, step: timedelta) -> str:
     """The day (width 10) or hour (13) at or after ``iso``, as its prefix."""
     whole = iso[width:] == _START[width:]
     return iso[:width] if whole else _shift(iso, step)[:width]
-
-
-_START = "0000-00-00T00:00:00Z"  # what a whole day or hour ends with
 
 
 # Coarsest first: (table, time column, ISO prefix length, one unit).
