@@ -22,7 +22,7 @@ from ..errors import ConfigError, StoreError
 from ..models import Match, RawItem, Sentiment, SourceReport, SourceState, Span
 from ..timeutil import from_iso, to_iso
 from ..urls import canonical_url, clean_url
-from . import rollup, search
+from . import rollup, search, stats
 from .migrations import MIGRATIONS, count_new_mentions
 
 MAX_TEXT_CHARS = 100_000  # what we keep of a post: enough to re-match, bounded on disk
@@ -385,10 +385,9 @@ def save_source_runs(
 # (migration 004), with its tables all but empty, and nothing took them again: FTS5's
 # own statements then planned for a 2-row index table, and the cost of storing a post
 # grew with the store (writing 60k mentions into a new store: 5.4 s in post inserts,
-# 2.0 s with statistics taken after the first few thousand). Taken again, sampled, each
+# 2.0 s with statistics taken after the first few thousand). Taken again (stats), each
 # time the mentions have doubled: about twenty times in a store's life.
 STATS_MIN_MENTIONS = 1_000
-STATS_SAMPLE_ROWS = 1_000  # PRAGMA analysis_limit: rows read per index
 
 
 def _refresh_statistics(db: sqlite_utils.Database) -> None:
@@ -402,9 +401,7 @@ def _refresh_statistics(db: sqlite_utils.Database) -> None:
     known = int(str(row[0]).split()[0]) if row else 0
     stored = db.execute("SELECT max(rowid) FROM mentions").fetchone()[0] or 0
     if stored >= max(STATS_MIN_MENTIONS, 2 * known):
-        db.execute(f"PRAGMA analysis_limit = {STATS_SAMPLE_ROWS}")
-        db.execute("ANALYZE")
-        db.execute("PRAGMA analysis_limit = 0")
+        stats.take_statistics(db)
 
 
 def save_source_run(
