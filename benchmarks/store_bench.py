@@ -189,11 +189,13 @@ def _copy_seed(db: sqlite_utils.Database, mentions: int, seeded: int, now: datet
             )
             db.execute(
                 f"""INSERT INTO mentions (id, post_id, brand, matched, spans, sentiment,
-                    sentiment_label, sentiment_engine, status, created)
-                SELECT substr(id, 1, 10) || {suffix}, substr(post_id, 1, 10) || {suffix},
+                    sentiment_label, sentiment_engine, status, created, post_row)
+                SELECT substr(id, 1, 10) || {suffix}, substr(m.post_id, 1, 10) || {suffix},
                        brand, matched, spans, sentiment, sentiment_label, sentiment_engine,
-                       status, created
-                FROM mentions WHERE rowid <= ? LIMIT ?""",
+                       status, created,
+                       (SELECT p.rowid FROM posts p
+                        WHERE p.id = substr(m.post_id, 1, 10) || {suffix})
+                FROM mentions m WHERE m.rowid <= ? LIMIT ?""",
                 [seed_mentions, left],
             )
             left -= min(left, seeded)
@@ -299,11 +301,18 @@ def time_writes(db: sqlite_utils.Database, now: datetime, mentions: int) -> floa
             for batch in batches[first : first + per_scan]:
                 _flush(db, batch, written)
     seconds = time.perf_counter() - started
-    with store.transaction(db):
-        stamp = to_iso(written)
-        db.execute("DELETE FROM mentions WHERE created = ?", [stamp])
-        db.execute("DELETE FROM posts WHERE fetched = ?", [stamp])
-        db.execute("DELETE FROM source_runs WHERE at = ?", [stamp])
+    # Mentions first, then their posts without the foreign-key check: it looks for each
+    # deleted post's mentions by post_id, which no index keys since migration 013, so
+    # it would read every mention once per post. (mentionwatch never deletes posts.)
+    db.execute("PRAGMA foreign_keys = OFF")
+    try:
+        with store.transaction(db):
+            stamp = to_iso(written)
+            db.execute("DELETE FROM mentions WHERE created = ?", [stamp])
+            db.execute("DELETE FROM posts WHERE fetched = ?", [stamp])
+            db.execute("DELETE FROM source_runs WHERE at = ?", [stamp])
+    finally:
+        db.execute("PRAGMA foreign_keys = ON")
     return seconds
 
 

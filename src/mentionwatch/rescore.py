@@ -36,7 +36,7 @@ def count(db: sqlite_utils.Database, *, since: datetime | None = None) -> int:
     """How many mentions a re-score since ``since`` would visit (for a progress bar)."""
     where, params = _where(since)
     row = db.execute(
-        f"SELECT count(*) FROM mentions m JOIN posts p ON p.id = m.post_id {where}",  # noqa: S608
+        f"SELECT count(*) FROM mentions m JOIN posts p ON p.rowid = m.post_row {where}",  # noqa: S608
         params,
     ).fetchone()
     return int(row[0])
@@ -62,7 +62,7 @@ def rescore(
     where, params = _where(since, after_rowid=True)
     query = f"""SELECT m.rowid, m.id, m.spans, m.sentiment_label, p.id, p.title, p.text, p.lang,
                p.reach, COALESCE(p.published, p.fetched)
-        FROM mentions m JOIN posts p ON p.id = m.post_id {where}
+        FROM mentions m JOIN posts p ON p.rowid = m.post_row {where}
         ORDER BY m.rowid LIMIT {BATCH}"""  # noqa: S608 (no user text in it)
     last = 0
     mentions = changed = languages = 0

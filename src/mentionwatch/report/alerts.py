@@ -252,7 +252,7 @@ def _load_series(
 ) -> _Series:
     sql = (
         f"SELECT {_TIME} AS at, m.sentiment_label FROM mentions m "  # noqa: S608
-        f"JOIN posts p ON p.id = m.post_id WHERE {_TIME} >= ? AND {_TIME} < ? AND {_RELEVANT}"
+        f"JOIN posts p ON p.rowid = m.post_row WHERE {_TIME} >= ? AND {_TIME} < ? AND {_RELEVANT}"
         f" AND {_DATED}"
     )
     where, params = _brand_sql(scope)
@@ -322,7 +322,7 @@ def _explain(
     For a negative surge, of the negative mentions only: they are what needs reading."""
     sql = (
         "SELECT m.id, m.brand, m.matched, p.source, p.title, p.url, p.reach, "  # noqa: S608
-        f"{_TIME} AS at FROM mentions m JOIN posts p ON p.id = m.post_id "
+        f"{_TIME} AS at FROM mentions m JOIN posts p ON p.rowid = m.post_row "
         f"WHERE {_TIME} >= ? AND {_TIME} < ? AND {_RELEVANT} AND {_DATED}"
     )
     where, params = _brand_sql(scope)
@@ -542,7 +542,7 @@ def _evaluate_urgent(
     sql = (
         "SELECT m.id, m.post_id, m.brand, m.sentiment, m.sentiment_label, p.source, "  # noqa: S608
         f"p.title, p.text, p.url, p.author, p.reach, {_TIME} AS at "
-        f"FROM mentions m JOIN posts p ON p.id = m.post_id WHERE {_TIME} >= ? AND {_TIME} < ? "
+        f"FROM mentions m JOIN posts p ON p.rowid = m.post_row WHERE {_TIME} >= ? AND {_TIME} < ? "
         f"AND {_RELEVANT} AND m.id NOT IN (SELECT episode FROM alerts WHERE rule = ?)"
     )
     where, brands = _brand_sql(scope)
@@ -603,7 +603,7 @@ def _evaluate_policy(db: sqlite_utils.Database, now: datetime, since: datetime) 
         "SELECT f.mention_id, f.rule, f.severity, f.reason, m.post_id, m.brand, m.sentiment, "  # noqa: S608
         f"m.sentiment_label, p.source, p.title, p.text, p.url, p.author, p.reach, {_TIME} AS at "
         "FROM mention_flags f JOIN mentions m ON m.id = f.mention_id "
-        "JOIN posts p ON p.id = m.post_id WHERE f.flagged_at >= ? AND f.flagged_at <= ? "
+        "JOIN posts p ON p.rowid = m.post_row WHERE f.flagged_at >= ? AND f.flagged_at <= ? "
         f"AND {_RELEVANT} AND NOT EXISTS (SELECT 1 FROM alerts a WHERE a.rule = f.rule "
         "AND a.episode = f.mention_id) ORDER BY f.flagged_at, CASE f.severity "
         "WHEN 'critical' THEN 0 WHEN 'high' THEN 1 WHEN 'medium' THEN 2 ELSE 3 END, "

@@ -290,7 +290,7 @@ _SELECT = """
 SELECT m.id, m.brand, m.status, m.sentiment, m.sentiment_label, p.source, p.url, p.title,
        substr(p.text, 1, 2000) AS text, p.author, p.reach, p.counters,
        COALESCE(p.published, p.fetched) AS at, p.published IS NULL AS undated
-FROM mentions m JOIN posts p ON p.id = m.post_id
+FROM mentions m JOIN posts p ON p.rowid = m.post_row
 WHERE m.status != 'irrelevant'
 """
 
@@ -335,7 +335,7 @@ def candidate_ids(
     if not spellings:
         return []
     marks = ",".join("?" * len(spellings))
-    sql = f"""SELECT m.id FROM mentions m JOIN posts p ON p.id = m.post_id
+    sql = f"""SELECT m.id FROM mentions m JOIN posts p ON p.rowid = m.post_row
               WHERE m.status != 'irrelevant' AND m.brand IN ({marks})"""  # noqa: S608
     params: list[Any] = list(spellings)
     if target is not None:
@@ -461,7 +461,7 @@ WITH c AS (
     SELECT m.id AS id, m.brand AS brand, m.status AS status,
            COALESCE(m.sentiment_label, 'neutral') AS label, m.sentiment AS sentiment,
            p.reach AS reach, COALESCE(p.published, p.fetched) AS at
-    FROM posts p JOIN mentions m ON m.post_id = p.id
+    FROM posts p JOIN mentions m ON m.post_row = p.rowid
     WHERE COALESCE(p.published, p.fetched) >= ? AND COALESCE(p.published, p.fetched) < ?
       AND m.status != 'irrelevant'
 )
@@ -472,7 +472,7 @@ WITH c AS (
 _BY_KEY = """
 SELECT m.id, m.brand, m.status, COALESCE(m.sentiment_label, 'neutral'), m.sentiment, p.reach,
        CAST(strftime('%s', COALESCE(p.published, p.fetched)) AS INTEGER), m.priority_key
-FROM mentions m INDEXED BY mentions_priority CROSS JOIN posts p ON p.id = m.post_id
+FROM mentions m INDEXED BY mentions_priority CROSS JOIN posts p ON p.rowid = m.post_row
 WHERE {keys}
   AND COALESCE(p.published, p.fetched) >= ? AND COALESCE(p.published, p.fetched) < ?
   AND m.status != 'irrelevant'

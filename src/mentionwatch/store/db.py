@@ -4,6 +4,7 @@ are written in one transaction, so a cursor never moves past unsaved mentions.""
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import json
@@ -23,7 +24,7 @@ from ..models import Match, RawItem, Sentiment, SourceReport, SourceState, Span
 from ..timeutil import from_iso, to_iso
 from ..urls import canonical_url, clean_url
 from . import rollup, search, stats
-from .migrations import MIGRATIONS, count_new_mentions
+from .migrations import FILL_POST_ROWS, MIGRATIONS, count_new_mentions
 
 MAX_TEXT_CHARS = 100_000  # what we keep of a post: enough to re-match, bounded on disk
 CONTEXT_CHARS = 300  # kept on each side of a match beyond the cap (what `show` quotes)
@@ -76,6 +77,7 @@ def open_db(
         _migrate(db, p)
         if writable:
             _check_writable(db, p)
+        _fill_post_rows(db)
     except sqlite3.Error as exc:
         conn.close()  # no -wal / -shm left behind by a refused open
         raise StoreError(f"{p}: cannot open the database: {describe_db_error(exc)}") from None
@@ -83,6 +85,16 @@ def open_db(
         conn.close()
         raise
     return db
+
+
+def _fill_post_rows(db: sqlite_utils.Database) -> None:
+    """Give mentions another tool inserted their post's rowid (migration 013): reads
+    reach posts by it. Finding none, the usual case, is one index seek. A store that
+    cannot be written keeps them as they are, and reads miss them until it can."""
+    if db.execute("SELECT 1 FROM mentions WHERE post_row IS NULL LIMIT 1").fetchone() is None:
+        return
+    with contextlib.suppress(sqlite3.Error, StoreError), transaction(db):
+        db.execute(FILL_POST_ROWS)
 
 
 def _applied(db: sqlite_utils.Database) -> set[str]:
@@ -484,8 +496,9 @@ def _write_run(
     )
     db.conn.executemany(
         """INSERT OR IGNORE INTO mentions (id, post_id, brand, matched, spans, sentiment,
-           sentiment_label, sentiment_engine, status, created, priority_key)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'new', ?, ?)""",
+           sentiment_label, sentiment_engine, status, created, priority_key, post_row)
+           VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'new', ?9, ?10,
+                   (SELECT rowid FROM posts WHERE id = ?2))""",
         list(rows.values()),
     )
     new_ids = [mid for mid in rows if mid not in known]
@@ -609,14 +622,14 @@ _SELECT = """
 SELECT m.id, m.brand, p.source, p.source_type, p.url, p.title, p.text, p.author,
        p.published, p.fetched, m.sentiment, m.sentiment_label, p.lang, m.matched,
        m.status, p.reach, m.spans, m.sentiment_engine, p.counters
-FROM mentions m JOIN posts p ON p.id = m.post_id
+FROM mentions m JOIN posts p ON p.rowid = m.post_row
 """
 # Listings are newest first with a LIMIT: walking posts by time (the posts_at index)
 # and stopping at the limit reads what is shown; SQLite's own choice (every mention of a
 # brand, then a sort) reads the whole brand. CROSS JOIN fixes that order of the join.
 _SELECT_NEWEST = _SELECT.replace(
-    "FROM mentions m JOIN posts p ON p.id = m.post_id",
-    "FROM posts p CROSS JOIN mentions m ON p.id = m.post_id",
+    "FROM mentions m JOIN posts p ON p.rowid = m.post_row",
+    "FROM posts p CROSS JOIN mentions m ON p.rowid = m.post_row",
 )
 RECORD_FIELDS = (
     "id", "brand", "source", "source_type", "url", "title", "text", "author", "published",

@@ -22,7 +22,7 @@ from .migrations import COUNT_MERGE, HOURS_MERGE
 
 AT = "COALESCE(p.published, p.fetched)"
 _RAW = f"""
-FROM posts p JOIN mentions m ON m.post_id = p.id
+FROM posts p JOIN mentions m ON m.post_row = p.rowid
 WHERE {AT} >= ? AND {AT} < ? AND m.status != 'irrelevant'
 """
 

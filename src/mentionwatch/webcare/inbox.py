@@ -225,7 +225,7 @@ _SELECT = """
 SELECT m.id, m.brand, m.status, m.assignee, m.sentiment, m.sentiment_label, p.source,
        p.url, p.title, substr(p.text, 1, 2000) AS text, p.author, p.reach,
        COALESCE(p.published, p.fetched) AS at, p.published IS NULL AS undated
-FROM mentions m JOIN posts p ON p.id = m.post_id
+FROM mentions m JOIN posts p ON p.rowid = m.post_row
 """
 
 
@@ -336,7 +336,7 @@ def _ranked_ids(
                    ? - CAST(strftime('%s', COALESCE(p.published, p.fetched)) AS INTEGER)
                        * 1000000 AS age_us,
                    COALESCE(p.published, p.fetched) AS at
-            FROM posts p JOIN mentions m ON m.post_id = p.id
+            FROM posts p JOIN mentions m ON m.post_row = p.rowid
             WHERE {rows.where}
         )
         SELECT id FROM c ORDER BY
@@ -373,10 +373,10 @@ SELECT m.id, m.brand, m.status, COALESCE(m.sentiment_label, 'neutral'), m.sentim
 FROM {joined}
 WHERE {where}
 """
-_BY_KEY = "mentions m INDEXED BY mentions_priority CROSS JOIN posts p ON p.id = m.post_id"
+_BY_KEY = "mentions m INDEXED BY mentions_priority CROSS JOIN posts p ON p.rowid = m.post_row"
 # From the flags: their cost follows how many mentions were ever flagged, not the horizon.
 _FLAGGED = """(SELECT DISTINCT mention_id FROM mention_flags) f
-    CROSS JOIN mentions m ON m.id = f.mention_id CROSS JOIN posts p ON p.id = m.post_id"""
+    CROSS JOIN mentions m ON m.id = f.mention_id CROSS JOIN posts p ON p.rowid = m.post_row"""
 
 
 def _walked_ids(

@@ -162,7 +162,7 @@ def to_label(
 ) -> list[str]:
     """Mention ids to show one by one, newest first (as ``mentions`` lists them)."""
     sql = (
-        "SELECT m.id FROM mentions m JOIN posts p ON p.id = m.post_id "
+        "SELECT m.id FROM mentions m JOIN posts p ON p.rowid = m.post_row "
         "LEFT JOIN labels l ON l.mention_id = m.id WHERE 1"
     )
     params: list[Any] = []
@@ -365,7 +365,7 @@ def _groups_since(db: sqlite_utils.Database, brand: str | None, since: datetime)
     if brand is not None:
         where += " AND m.brand = ? COLLATE NOCASE"
         params.append(brand)
-    rows = " FROM mentions m JOIN posts p ON p.id = m.post_id"
+    rows = " FROM mentions m JOIN posts p ON p.rowid = m.post_row"
     totals = db.execute(
         f"SELECT m.brand, m.matched, count(*){rows} WHERE 1{where} GROUP BY 1, 2",
         params,

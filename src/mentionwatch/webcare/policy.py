@@ -106,7 +106,7 @@ def flag_mentions(
         marks = ",".join("?" * len(chunk))
         rows = db.query(
             "SELECT m.id, m.brand, p.title, p.text, p.author FROM mentions m "  # noqa: S608
-            f"JOIN posts p ON p.id = m.post_id WHERE m.id IN ({marks}) ORDER BY m.id",
+            f"JOIN posts p ON p.rowid = m.post_row WHERE m.id IN ({marks}) ORDER BY m.id",
             chunk,
         )
         for row in rows:
@@ -186,7 +186,8 @@ def flagged_between(
     return list(
         db.query(
             "SELECT f.mention_id, m.brand, f.rule, f.severity, f.reason FROM mention_flags f "
-            "CROSS JOIN mentions m ON m.id = f.mention_id CROSS JOIN posts p ON p.id = m.post_id "
+            "CROSS JOIN mentions m ON m.id = f.mention_id"
+            " CROSS JOIN posts p ON p.rowid = m.post_row "
             "WHERE COALESCE(p.published, p.fetched) >= ? AND COALESCE(p.published, p.fetched) < ?"
             " AND m.status != 'irrelevant' ORDER BY f.rule, f.mention_id",
             [to_iso(start), to_iso(end)],
