@@ -243,6 +243,22 @@ def _handle_some(db: sqlite_utils.Database, rng: random.Random, now: datetime) -
         )
 
 
+def _flag_a_few(db: sqlite_utils.Database, now: datetime) -> None:
+    """Policy flags on five of the newest mentions, as a policy rule adds them between
+    two takings of the planner's statistics: the inbox and the digest read flagged
+    mentions first, and a flags table the statistics saw empty once made SQLite read
+    every post of a 1M store for them (store/stats.py)."""
+    if db.execute("SELECT count(*) FROM mention_flags").fetchone()[0]:
+        return
+    with store.transaction(db):
+        db.execute(
+            """INSERT INTO mention_flags (mention_id, rule, severity, reason, flagged_at)
+               SELECT id, 'leak', 'high', 'bench', ? FROM mentions
+               ORDER BY rowid DESC LIMIT 5""",
+            [to_iso(now)],
+        )
+
+
 def _time(fn: Callable[[], Any], repeat: int) -> float:
     fn()  # warm the page cache: cron runs a command against a warm file too
     return statistics.median(_once(fn) for _ in range(repeat))
@@ -339,6 +355,7 @@ def main(argv: list[str] | None = None) -> int:
                 build(path, size, now)
                 print(f"built {size:,} mentions in {time.perf_counter() - started:.1f}s: {path}")
             db = store.open_db(path)
+            _flag_a_few(db, now)
             count = db.execute("SELECT count(*) FROM mentions").fetchone()[0]
             print(f"store of {count:,} mentions, {path.stat().st_size / 1e6:.0f} MB")
             times[size] = {name: _time(fn, args.repeat) for name, fn in commands(db, now).items()}
