@@ -690,7 +690,7 @@ def m012_fts_tiered_merges(db: sqlite_utils.Database) -> None:
 # store fills them when it is opened, db.open_db). NULLs lead the post_row index, so
 # the statement seeks to them and reads nothing else. An AFTER INSERT trigger did the
 # same for each row as it came, at the price of 25 us on every mention the writer
-# stores (40k mentions into an empty store: 4.8 s without it, 5.9 s with it).
+# stores (40k mentions into an empty store: 4.7-5.0 s without it, 5.8-6.3 s with it).
 FILL_POST_ROWS = """UPDATE mentions
     SET post_row = (SELECT rowid FROM posts WHERE id = mentions.post_id)
     WHERE post_row IS NULL"""
