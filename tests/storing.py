@@ -3,7 +3,7 @@ a filled store."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 
 import sqlite_utils
@@ -24,6 +24,17 @@ def save_mentions(
         store.NewMention(store.post_key(source, item), item, Match(brand, (brand,), ()), scored)
         for item, brand, scored in found
     ]
+    return save_run(db, source, mentions, fetched)
+
+
+def save_run(
+    db: sqlite_utils.Database,
+    source: str,
+    mentions: Sequence[store.NewMention],
+    fetched: datetime,
+) -> list[str]:
+    """Store one successful run of the RSS source ``source`` that found ``mentions``.
+    Returns the new mention ids."""
     return store.save_source_run(
         db,
         source=source,

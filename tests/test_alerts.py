@@ -37,12 +37,14 @@ from mentionwatch.config.model import EmailConfig
 from mentionwatch.config.reader import Reader
 from mentionwatch.configure import catalog, parse_config
 from mentionwatch.errors import ConfigError
-from mentionwatch.models import Match, RawItem, Sentiment, SourceReport
+from mentionwatch.models import Match, RawItem, Sentiment
 from mentionwatch.report import delivery
 from mentionwatch.report.alerts import backtest, run_alerts, spike_numbers, webhook_payload
 from mentionwatch.report.webhook import target_key as webhook_target
 from mentionwatch.store import db as store
 from mentionwatch.timeutil import utcnow
+
+from .storing import save_run
 
 runner = CliRunner()
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
@@ -93,15 +95,7 @@ def add(
                     sentiment=Sentiment(score, label, "test"),  # type: ignore[arg-type]
                 )
             )
-    return store.save_source_run(
-        db,
-        source=source,
-        source_type="rss",
-        mentions=mentions,
-        state=None,
-        report=SourceReport(name=source, type="rss", status="ok"),
-        fetched=at,
-    )
+    return save_run(db, source, mentions, at)
 
 
 def quiet_hours(db: sqlite_utils.Database, end: datetime, hours: int) -> None:

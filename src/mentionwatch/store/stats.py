@@ -42,13 +42,13 @@ def take_statistics(db: sqlite_utils.Database) -> None:
     for table in tables:
         quoted = table.replace('"', '""')
         rows = db.execute(f'SELECT count(*) FROM "{quoted}"').fetchone()[0]  # noqa: S608
-        stats = db.execute("SELECT idx FROM sqlite_stat1 WHERE tbl = ?", [table]).fetchall()
-        if not stats:
+        indexes = db.execute("SELECT idx FROM sqlite_stat1 WHERE tbl = ?", [table]).fetchall()
+        if not indexes:
             db.execute(
                 "INSERT INTO sqlite_stat1 (tbl, idx, stat) VALUES (?, NULL, ?)", [table, str(rows)]
             )
             continue
-        for (index,) in stats:
+        for (index,) in indexes:
             if index in partial:
                 continue
             # The count is the first number; what follows it (rows per key) is kept.
