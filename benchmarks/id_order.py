@@ -8,9 +8,10 @@ page of its own, and each commit copies those pages into the write-ahead log
 (an empty store, a copy of the large one) twice per round: with the ids as they are,
 and with ids that grow in time order (``~`` and a counter; they sort after every stored
 hash, so they land at the indexes' ends), put in place of ``store.post_key`` and
-``store.mention_key`` in this process only. The gap between the two ratios is what a
-change of id scheme could buy. The ordered ids are no supported mode: they find a post
-again only within one scan.
+``store.mention_key`` in this process only. The gap between the two ratios is the most
+a change of id scheme could buy: with post ids in time order, finding a post again by
+its URL would still need an index on the URL's hash. The ordered ids are no supported
+mode: they find a post again only within one scan.
 
     python benchmarks/id_order.py BIG.db                # 3 rounds, 200 feeds x 50 posts
     python benchmarks/id_order.py BIG.db --rounds 5 --feeds 100
