@@ -25,6 +25,8 @@ from mentionwatch.store import migrations
 from mentionwatch.webcare import labels
 from mentionwatch.webcare.inbox import priority
 
+from .storing import save_run
+
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 CONFIG = """\
 brands:
@@ -64,15 +66,7 @@ def db(tmp_path: Path) -> Iterator[sqlite_utils.Database]:
             )
         )
     for n in range(5):  # five sources, so posts carry different source names
-        store.save_source_run(
-            database,
-            source=f"src{n}",
-            source_type="rss",
-            mentions=mentions[n::5],
-            state=None,
-            report=SourceReport(f"src{n}", "rss", "ok"),
-            fetched=NOW - timedelta(days=1),
-        )
+        save_run(database, f"src{n}", mentions[n::5], NOW - timedelta(days=1))
     ids = [r[0] for r in database.execute("SELECT id FROM mentions ORDER BY id")]
     with store.transaction(database):
         for k, mid in enumerate(ids[::4]):

@@ -14,11 +14,11 @@ from pathlib import Path
 import pytest
 import sqlite_utils
 
-from mentionwatch.models import Match, RawItem, Sentiment, SourceReport
+from mentionwatch.models import Match, RawItem, Sentiment
 from mentionwatch.store import db as store
 from mentionwatch.store import search
 
-from .storing import save_mentions
+from .storing import save_mentions, save_run
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 WORDS = ("battery", "screen", "delivery", "support", "price", "refund")
@@ -52,15 +52,7 @@ def db(tmp_path: Path) -> Iterator[sqlite_utils.Database]:
                 )
             )
     for n in range(3):
-        store.save_source_run(
-            database,
-            source=f"s{n}",
-            source_type="rss",
-            mentions=[m for m in mentions if int(m.item.external_id) % 3 == n],
-            state=None,
-            report=SourceReport(f"s{n}", "rss", "ok"),
-            fetched=NOW,
-        )
+        save_run(database, f"s{n}", [m for m in mentions if int(m.item.external_id) % 3 == n], NOW)
     database.execute("UPDATE mentions SET status = 'irrelevant' WHERE rowid % 9 = 0")
     yield database
     database.close()
