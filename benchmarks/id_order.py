@@ -20,14 +20,13 @@ mode: they find a post again only within one scan.
 from __future__ import annotations
 
 import argparse
-import multiprocessing
 import statistics
 import tempfile
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
 
-from scan_bench import SEED, _config_yaml, _scan_fresh, _serve, generate_feeds
+from scan_bench import SEED, _config_yaml, _scan_fresh, generate_feeds, serving
 
 from mentionwatch.configure import parse_config
 from mentionwatch.models import RawItem
@@ -74,14 +73,8 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
 
     generated = generate_feeds(args.feeds, args.items, SEED, dense=True)
-    ctx = multiprocessing.get_context("spawn")
-    port_queue = ctx.Queue()
-    routes = {f.path: (f.body, f.content_type) for f in generated}
-    server = ctx.Process(target=_serve, args=(routes, port_queue), daemon=True)
-    server.start()
     ratios: dict[str, list[float]] = {v: [] for v in VARIANTS}
-    try:
-        base = f"http://127.0.0.1:{port_queue.get(timeout=60)}"
+    with serving(generated) as (base, _):
         cfg = parse_config(_config_yaml([base + f.path for f in generated]), filename="b.yaml")
         print(f"{args.feeds} dense feeds x {args.items} posts; into a copy of {args.store}")
         with tempfile.TemporaryDirectory(prefix="id-order-") as tmp:
@@ -91,23 +84,21 @@ def main(argv: list[str] | None = None) -> int:
                 for variant in VARIANTS if r % 2 == 0 else VARIANTS[::-1]:
                     sides = (None, args.store) if r % 2 == 0 else (args.store, None)
                     seconds: dict[Path | None, float] = {}
+                    ordered = variant == VARIANTS[1]
                     for side in sides:
-                        if variant == VARIANTS[1]:
-                            with time_ordered_ids() as given:
-                                seconds[side] = _scan_fresh(cfg, side, tmp)[0].seconds
-                            if not given:  # the scan no longer asks store.post_key
-                                raise SystemExit("the time-ordered ids were never used")
-                        else:
+                        ids: AbstractContextManager[dict[str, str]] = (
+                            time_ordered_ids() if ordered else nullcontext({})
+                        )
+                        with ids as given:
                             seconds[side] = _scan_fresh(cfg, side, tmp)[0].seconds
+                        if ordered and not given:  # the scan no longer asks store.post_key
+                            raise SystemExit("the time-ordered ids were never used")
                     ratio = seconds[args.store] / seconds[None]
                     ratios[variant].append(ratio)
                     print(
                         f"round {r + 1}, {variant:<16}: empty {seconds[None]:.2f}s, "
                         f"large {seconds[args.store]:.2f}s: {ratio:.2f}x"
                     )
-    finally:
-        server.terminate()
-        server.join(10)
     print()
     for variant, found in ratios.items():
         print(

@@ -56,7 +56,8 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -291,6 +292,22 @@ def _serve(routes: dict[str, tuple[bytes, str]], port_queue: Any) -> None:
     server = _Server(("127.0.0.1", 0), Handler)
     port_queue.put(server.server_address[1])
     server.serve_forever()
+
+
+@contextmanager
+def serving(generated: Sequence[Feed]) -> Iterator[tuple[str, int | None]]:
+    """The feeds served from 127.0.0.1 by a process of their own, so the scan timed
+    does no serving: yields their base URL and that process's pid."""
+    routes = {f.path: (f.body, f.content_type) for f in generated}
+    ctx = multiprocessing.get_context("spawn")
+    port_queue = ctx.Queue()
+    server = ctx.Process(target=_serve, args=(routes, port_queue), daemon=True)
+    server.start()
+    try:
+        yield f"http://127.0.0.1:{port_queue.get(timeout=60)}", server.pid
+    finally:
+        server.terminate()
+        server.join(10)
 
 
 # --------------------------------------------------------------------------- runs
@@ -566,7 +583,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     gen_seconds = time.perf_counter() - t0
     total_entries = sum(f.entries for f in generated)
     total_bytes = sum(len(f.body) for f in generated)
-    routes = {f.path: (f.body, f.content_type) for f in generated}
 
     print(f"mentionwatch scan benchmark — {_environment()}")
     print(
@@ -576,21 +592,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         + (" — dense farm" if args.dense else "")
     )
 
-    ctx = multiprocessing.get_context("spawn")
-    port_queue = ctx.Queue()
-    server = ctx.Process(target=_serve, args=(routes, port_queue), daemon=True)
-    server.start()
     fulls: list[ScanFigures] = []
     rescans: list[ScanFigures] = []
     naives: list[NaiveFigures] = []
     reruns: list[NaiveFigures] = []
     pairs: list[tuple[ScanFigures, ScanFigures]] = []  # (empty, large) per round
     clis: list[CliFigures] = []
-    try:
-        port = port_queue.get(timeout=60)
-        base = f"http://127.0.0.1:{port}"
+    with serving(generated) as (base, pid):
         urls = [base + f.path for f in generated]
-        print(f"serving from {base} (separate process, pid {server.pid})")
+        print(f"serving from {base} (separate process, pid {pid})")
         print(f"runs: {repeat} of each (figures are medians)\n" if repeat > 1 else "")
 
         with tempfile.TemporaryDirectory(prefix="scan-bench-") as tmp:
@@ -630,9 +640,6 @@ def main(argv: Sequence[str] | None = None) -> int:
                     if not args.naive_once:  # same database: upserts over existing rows
                         reruns.append(naive_loop(urls, naive_db))
         parse = compare_parsers(generated, base)
-    finally:
-        server.terminate()
-        server.join(10)
 
     _print_report(total_entries, fulls, rescans, stored, naives, reruns, parse, n_feeds)
     if pairs:
